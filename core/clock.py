@@ -1,0 +1,51 @@
+"""Time helpers: storage is aware UTC, people read Asia/Shanghai. ``now`` is always a parameter."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def require_aware(value: datetime, field: str) -> datetime:
+    """Return ``value`` in UTC; a naive datetime is a bug in the caller, so it raises."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{field}: naive datetime {value.isoformat()} (a timezone is required)")
+    return value.astimezone(UTC)
+
+
+def parse_iso(text: str, field: str) -> datetime:
+    """ISO-8601 with an offset -> aware UTC datetime."""
+    try:
+        value = datetime.fromisoformat(text)
+    except (TypeError, ValueError):
+        raise ValueError(f"{field}: not an ISO-8601 time: {text!r}") from None
+    return require_aware(value, field)
+
+
+def parse_shanghai(text: str, field: str) -> datetime:
+    """"2026-01-02 10:00:00" as channels send it (Beijing time, no offset) -> aware UTC."""
+    try:
+        value = datetime.strptime(text.strip(), "%Y-%m-%d %H:%M:%S")
+    except (AttributeError, ValueError):
+        raise ValueError(f"{field}: not a 'YYYY-MM-DD HH:MM:SS' time: {text!r}") from None
+    return value.replace(tzinfo=SHANGHAI).astimezone(UTC)
+
+
+def from_unix(seconds: int | float | str, field: str) -> datetime:
+    """Unix seconds (int, float or digit string) -> aware UTC."""
+    try:
+        return datetime.fromtimestamp(float(seconds), UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        raise ValueError(f"{field}: not unix seconds: {seconds!r}") from None
+
+
+def to_iso(value: datetime) -> str:
+    """Aware datetime -> ISO-8601 in UTC with offset (the canonical JSON form)."""
+    return value.astimezone(UTC).isoformat()
+
+
+def shanghai_text(value: datetime) -> str:
+    """For people: "2026-01-02 10:00" Beijing time."""
+    return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
