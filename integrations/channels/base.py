@@ -40,6 +40,22 @@ class StatusTable:
             raise UnknownStatusError(self.channel, key) from None
 
 
+@dataclass(frozen=True, slots=True)
+class ShopCredentials:
+    """What a polling client needs to call one shop's platform API.
+
+    ``api_base`` is a parameter (not a constant in each adapter) so tests point it at a local
+    fake platform; ``access_token`` is the OAuth/session token where the platform has one.
+    """
+
+    channel: str
+    shop_id: str
+    app_key: str
+    app_secret: str
+    access_token: str | None = None
+    api_base: str = ""
+
+
 class ChannelAdapter(Protocol):
     """The module-level API of ``integrations/channels/<name>/__init__.py``."""
 
