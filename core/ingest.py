@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
+from core.errors import DomainError
 from core.events import ChainHead, OrderEvent, append_event, canonical_json
 from core.order import Order, to_canonical
 from core.states import reconcile
@@ -31,6 +32,7 @@ class StoredOrder:
     order: Order
     head: ChainHead
     holds: tuple[str, ...] = ()
+    version: int = 0  # optimistic concurrency: bumped by every write of the order
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +69,7 @@ def ingest(
     events: list[OrderEvent] = []
     head = stored.head
     if changed:
-        data = {"changed": changed, "content_hash": content_hash(merged)}
+        data: dict[str, object] = {"changed": changed, "content_hash": content_hash(merged)}
         events.append(append_event(head, merged.key, at=at, actor=source, kind="updated",
                                    data=data))
         head = events[-1].head
@@ -86,3 +88,56 @@ def changed_fields(old: Order, new: Order) -> list[str]:
     """Top-level canonical fields that differ, excluding status."""
     before, after = to_canonical(old), to_canonical(new)
     return [name for name in after if name != "status" and before[name] != after[name]]
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """An incoming order that could not be applied (impossible status move, held order)."""
+
+    order: Order
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class BatchOutcome:
+    """Per order key, what a batch did: the final order and every event to append."""
+
+    key: str
+    created: bool
+    order: Order
+    events: tuple[OrderEvent, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    outcomes: tuple[BatchOutcome, ...]
+    kinds: tuple[IngestKind, ...]  # one per accepted incoming order, in arrival order
+    rejected: tuple[Rejected, ...]
+
+
+def ingest_batch(
+    incoming: list[Order], stored: dict[str, StoredOrder], *, at: datetime, source: str
+) -> BatchResult:
+    """``ingest`` each order in arrival order; a key seen twice in one batch folds into one
+    outcome (created-then-updated keeps ``created``). Domain errors reject only that order."""
+    current = dict(stored)
+    outcomes: dict[str, BatchOutcome] = {}
+    kinds: list[IngestKind] = []
+    rejected: list[Rejected] = []
+    for order in incoming:
+        try:
+            result = ingest(order, current.get(order.key), at=at, source=source)
+        except DomainError as error:
+            rejected.append(Rejected(order, str(error)))
+            continue
+        kinds.append(result.kind)
+        if result.kind is IngestKind.UNCHANGED:
+            continue
+        before = outcomes.get(order.key)
+        created = before.created if before else result.kind is IngestKind.CREATED
+        events = (before.events if before else ()) + result.events
+        outcomes[order.key] = BatchOutcome(order.key, created, result.order, events)
+        holds = current[order.key].holds if order.key in current else ()
+        version = current[order.key].version if order.key in current else 0
+        current[order.key] = StoredOrder(result.order, events[-1].head, holds, version)
+    return BatchResult(tuple(outcomes.values()), tuple(kinds), tuple(rejected))

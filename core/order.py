@@ -201,7 +201,7 @@ def from_canonical(doc: Mapping[str, Any]) -> Order:
 
 def _state(value: object) -> OrderState:
     try:
-        return OrderState(value)
+        return OrderState(str(value))
     except ValueError:
         raise InvalidOrderError("status", f"not a canonical state: {value!r}") from None
 
@@ -245,7 +245,7 @@ def _invoice(value: object) -> Invoice | None:
         return None
     doc = _object(value, "invoice")
     try:
-        kind = InvoiceKind(doc.get("kind"))
+        kind = InvoiceKind(str(doc.get("kind")))
     except ValueError:
         raise InvalidOrderError("invoice.kind", "expected 'personal' or 'company'") from None
     return Invoice(kind=kind, title=doc.get("title"), tax_id=doc.get("tax_id"))

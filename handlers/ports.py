@@ -3,10 +3,14 @@ and bot/, and only ``bot/app.py`` picks them."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
+
+from core.events import OrderEvent
+from core.ingest import BatchOutcome, StoredOrder
+from core.order import Order
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,3 +38,40 @@ class Inbox(Protocol):
 
         Returns only once the envelope is durable (safe to acknowledge the platform)."""
         ...
+
+
+class OrderRepository(Protocol):
+    async def load_many(self, keys: Iterable[str], *, lock: bool = True) -> dict[str, StoredOrder]:
+        ...
+
+    async def get(self, key: str) -> StoredOrder | None: ...
+
+    async def save_batch(self, outcomes: Sequence[BatchOutcome], *, at: datetime) -> None: ...
+
+    async def save_change(
+        self, stored: StoredOrder, order: Order, events: Sequence[OrderEvent], *, at: datetime
+    ) -> None: ...
+
+    async def events(self, key: str) -> list[OrderEvent]: ...
+
+    async def find(self, ref: str) -> list[str]: ...
+
+
+class DeadLetters(Protocol):
+    async def add(
+        self, *, source: str, reason: str, raw: bytes, received_at: datetime,
+        content_type: str | None = None,
+    ) -> int: ...  # fmt: skip
+
+
+class UnitOfWork(Protocol):
+    """One transaction. ``async with uow:``; leaving without ``commit()`` rolls back."""
+
+    orders: OrderRepository
+    dead_letters: DeadLetters
+
+    async def __aenter__(self) -> UnitOfWork: ...
+
+    async def __aexit__(self, *exc: object) -> None: ...
+
+    async def commit(self) -> None: ...

@@ -1,0 +1,229 @@
+"""The order repository: load orders with their chain heads and holds, save what core decided.
+
+Batches are the normal case (ingestion), so loading and saving take many orders at a time:
+one query per table per batch, not per order. On PostgreSQL the loaded rows are locked
+(``FOR UPDATE``) until commit, so two workers never interleave writes to one order; SQLite
+writers are serialised by ``BEGIN IMMEDIATE``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, delete, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.anomalies import Anomaly
+from core.errors import ConcurrencyError
+from core.events import ChainHead, OrderEvent
+from core.ingest import BatchOutcome, StoredOrder
+from core.order import Order
+from storage.mapping import event_values, line_values, order_values, to_anomaly, to_event, to_order
+from storage.tables import AnomalyRow, OrderEventRow, OrderLineRow, OrderRow
+
+orders_t = OrderRow.__table__  # type: ignore[attr-defined]
+lines_t = OrderLineRow.__table__  # type: ignore[attr-defined]
+events_t = OrderEventRow.__table__  # type: ignore[attr-defined]
+anomalies_t = AnomalyRow.__table__  # type: ignore[attr-defined]
+
+_UPDATE_COLUMNS = [c.name for c in orders_t.columns if c.name not in ("id", "channel",
+                                                                       "channel_order_id")]
+_UPDATE = (
+    update(orders_t)
+    .where(orders_t.c.id == bindparam("b_id"))
+    .values({name: bindparam(f"b_{name}") for name in _UPDATE_COLUMNS})
+)
+
+
+class SqlOrderRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+        self._ids: dict[str, int] = {}
+        self._versions: dict[str, int] = {}
+        self._loaded: dict[str, Order] = {}
+
+    async def load_many(self, keys: Iterable[str], *, lock: bool = True) -> dict[str, StoredOrder]:
+        """Stored orders for the given ``channel:id`` keys (missing keys are simply absent)."""
+        wanted = set(keys)
+        if not wanted:
+            return {}
+        ids = sorted({key.split(":", 1)[1] for key in wanted})
+        query = select(orders_t).where(orders_t.c.channel_order_id.in_(ids))
+        if lock:
+            query = query.with_for_update()
+        rows = [r for r in (await self._session.execute(query)).all()
+                if f"{r.channel}:{r.channel_order_id}" in wanted]
+        return await self._hydrate(rows)
+
+    async def _hydrate(self, rows: Sequence[Any]) -> dict[str, StoredOrder]:
+        by_id = {row.id: row for row in rows}
+        lines = await self._lines(by_id)
+        holds = await self._holds(by_id)
+        stored: dict[str, StoredOrder] = {}
+        for row in rows:
+            order = to_order(row, lines.get(row.id, []))
+            self._ids[order.key], self._versions[order.key] = row.id, row.version
+            self._loaded[order.key] = order
+            head = ChainHead(row.head_seq, row.head_hash)
+            stored[order.key] = StoredOrder(order, head, tuple(sorted(holds.get(row.id, ()))),
+                                            row.version)
+        return stored
+
+    async def _lines(self, by_id: dict[int, Any]) -> dict[int, list[Any]]:
+        grouped: dict[int, list[Any]] = defaultdict(list)
+        if by_id:
+            query = (select(lines_t).where(lines_t.c.order_id.in_(list(by_id)))
+                     .order_by(lines_t.c.order_id, lines_t.c.position))
+            for line in (await self._session.execute(query)).all():
+                grouped[line.order_id].append(line)
+        return grouped
+
+    async def _holds(self, by_id: dict[int, Any]) -> dict[int, set[str]]:
+        grouped: dict[int, set[str]] = defaultdict(set)
+        if by_id:
+            query = select(anomalies_t.c.order_id, anomalies_t.c.code).where(
+                anomalies_t.c.order_id.in_(list(by_id)),
+                anomalies_t.c.status == "open",
+                anomalies_t.c.blocking.is_(True),
+            )
+            for order_id, code in (await self._session.execute(query)).all():
+                grouped[order_id].add(code)
+        return grouped
+
+    async def get(self, key: str) -> StoredOrder | None:
+        return (await self.load_many([key], lock=False)).get(key)
+
+    def id_of(self, key: str) -> int:
+        """Database id of an order loaded or saved through this repository."""
+        return self._ids[key]
+
+    async def save_batch(self, outcomes: Sequence[BatchOutcome], *, at: datetime) -> None:
+        """Write what ``core.ingest.ingest_batch`` decided: rows, lines and events."""
+        created = [o for o in outcomes if o.created]
+        changed = [o for o in outcomes if not o.created]
+        await self._insert_orders(created, at)
+        await self._update_orders(changed, at)
+        await self._replace_lines(created, changed)
+        rows = [event_values(self._ids[o.key], e) for o in outcomes for e in o.events]
+        if rows:
+            await self._session.execute(insert(events_t), rows)
+
+    async def _insert_orders(self, created: Sequence[BatchOutcome], at: datetime) -> None:
+        if not created:
+            return
+        values = [order_values(o.order, version=1, head=_head(o), at=at) for o in created]
+        query = insert(orders_t).returning(
+            orders_t.c.id, orders_t.c.channel, orders_t.c.channel_order_id
+        )
+        for row in (await self._session.execute(query, values)).all():
+            key = f"{row.channel}:{row.channel_order_id}"
+            self._ids[key], self._versions[key] = row.id, 1
+
+    async def _update_orders(self, changed: Sequence[BatchOutcome], at: datetime) -> None:
+        if not changed:
+            return
+        params = []
+        for outcome in changed:
+            self._versions[outcome.key] += 1
+            values = order_values(outcome.order, version=self._versions[outcome.key],
+                                  head=_head(outcome), at=at)
+            params.append({"b_id": self._ids[outcome.key]}
+                          | {f"b_{k}": values[k] for k in _UPDATE_COLUMNS})
+        await self._session.execute(_UPDATE, params)
+
+    async def _replace_lines(
+        self, created: Sequence[BatchOutcome], changed: Sequence[BatchOutcome]
+    ) -> None:
+        relined = [o for o in changed if o.order.lines != self._loaded[o.key].lines]
+        if relined:
+            ids = [self._ids[o.key] for o in relined]
+            await self._session.execute(delete(lines_t).where(lines_t.c.order_id.in_(ids)))
+        rows = [row for o in (*created, *relined) for row in line_values(self._ids[o.key], o.order)]
+        if rows:
+            await self._session.execute(insert(lines_t), rows)
+
+    async def save_change(
+        self, stored: StoredOrder, order: Order, events: Sequence[OrderEvent], *, at: datetime
+    ) -> None:
+        """Write one deliberate change with an optimistic version check.
+
+        Raises ``ConcurrencyError`` when another writer changed the order since it was loaded:
+        of two simultaneous confirmations, exactly one wins.
+        """
+        key = order.key
+        expected = stored.version
+        values = order_values(order, version=expected + 1, head=_head_of(events, stored), at=at)
+        channel, channel_order_id = key.split(":", 1)
+        result = await self._session.execute(
+            update(orders_t)
+            .where(orders_t.c.channel == channel, orders_t.c.channel_order_id == channel_order_id,
+                   orders_t.c.version == expected)
+            .values({k: values[k] for k in _UPDATE_COLUMNS})
+            .returning(orders_t.c.id)
+        )
+        order_id = result.scalar_one_or_none()
+        if order_id is None:
+            raise ConcurrencyError(f"order {key} changed since it was loaded (version {expected})")
+        self._ids[key], self._versions[key] = order_id, expected + 1
+        self._loaded.setdefault(key, stored.order)
+        if order.lines != stored.order.lines:
+            await self._replace_lines((), [BatchOutcome(key, False, order, tuple(events))])
+        rows = [event_values(self._ids[key], e) for e in events]
+        if rows:
+            await self._session.execute(insert(events_t), rows)
+
+    async def events(self, key: str) -> list[OrderEvent]:
+        """The order's full event history in sequence order (its "trace")."""
+        channel, channel_order_id = key.split(":", 1)
+        query = (
+            select(events_t)
+            .join(orders_t, orders_t.c.id == events_t.c.order_id)
+            .where(orders_t.c.channel == channel, orders_t.c.channel_order_id == channel_order_id)
+            .order_by(events_t.c.seq)
+        )
+        return [to_event(row) for row in (await self._session.execute(query)).all()]
+
+    async def anomalies(self, key: str) -> list[Anomaly]:
+        query = select(anomalies_t).where(anomalies_t.c.order_key == key).order_by(
+            anomalies_t.c.id
+        )
+        return [to_anomaly(row) for row in (await self._session.execute(query)).all()]
+
+    async def add_anomaly(self, anomaly: Anomaly) -> int:
+        values = {
+            "order_id": self._ids[anomaly.order_key], "order_key": anomaly.order_key,
+            "code": anomaly.code.value, "klass": anomaly.klass.value,
+            "blocking": anomaly.blocking, "status": anomaly.status.value,
+            "reason": anomaly.reason, "data": dict(anomaly.data),
+            "opened_at": anomaly.opened_at, "resolved_at": anomaly.resolved_at,
+            "resolved_by": anomaly.resolved_by,
+        }  # fmt: skip
+        result = await self._session.execute(insert(anomalies_t).returning(anomalies_t.c.id),
+                                             [values])
+        return int(result.scalar_one())
+
+    async def find(self, ref: str) -> list[str]:
+        """Keys matching a reference typed by a person: ``channel:id``, a database id, or a
+        channel order id (which may exist on several channels)."""
+        ref = ref.strip()
+        if ":" in ref:
+            return [ref] if await self.get(ref) else []
+        clauses = [orders_t.c.channel_order_id == ref]
+        if ref.isdigit() and len(ref) < 19:
+            clauses.append(orders_t.c.id == int(ref))
+        query = select(orders_t.c.channel, orders_t.c.channel_order_id).where(or_(*clauses))
+        rows = (await self._session.execute(query.order_by(orders_t.c.id))).all()
+        return [f"{r.channel}:{r.channel_order_id}" for r in rows]
+
+
+def _head(outcome: BatchOutcome) -> tuple[int, str]:
+    last = outcome.events[-1]
+    return last.seq, last.hash
+
+
+def _head_of(events: Sequence[OrderEvent], stored: StoredOrder) -> tuple[int, str]:
+    head = events[-1].head if events else stored.head
+    return head.seq, head.hash

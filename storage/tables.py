@@ -1,0 +1,179 @@
+"""Persistence models (sqlmodel tables). Repositories map them to and from ``core`` objects;
+nothing outside ``storage/`` sees these classes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlmodel import Field, SQLModel
+
+from storage.types import BigId, JsonDoc, UTCDateTime
+
+metadata = SQLModel.metadata
+
+
+def _time(*, nullable: bool = False, index: bool = False) -> Any:
+    return Field(sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+def _fen() -> Any:
+    return Field(sa_column=Column(BigInteger(), nullable=False))
+
+
+def _json(*, nullable: bool = False) -> Any:
+    return Field(sa_column=Column(JsonDoc, nullable=nullable))
+
+
+def _fk(target: str, *, nullable: bool = False) -> Any:
+    return Field(
+        sa_column=Column(
+            BigId, ForeignKey(target, ondelete="CASCADE"), nullable=nullable, index=True
+        )
+    )
+
+
+class OrderRow(SQLModel, table=True):
+    __tablename__ = "orders"
+    __table_args__ = (UniqueConstraint("channel", "channel_order_id", name="uq_orders_identity"),)
+
+    id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True))
+    channel: str = Field(sa_column=Column(String(32), nullable=False))
+    channel_order_id: str = Field(sa_column=Column(String(64), nullable=False, index=True))
+    status: str = Field(sa_column=Column(String(32), nullable=False, index=True))
+    channel_status: str | None = Field(default=None, sa_column=Column(String(64)))
+    buyer_id: str | None = Field(default=None, sa_column=Column(String(128)))
+    receiver_name: str | None = Field(default=None, sa_column=Column(Text))
+    receiver_phone: str | None = Field(default=None, sa_column=Column(String(256)))
+    receiver_province: str | None = Field(default=None, sa_column=Column(String(64)))
+    receiver_city: str | None = Field(default=None, sa_column=Column(String(64)))
+    receiver_district: str | None = Field(default=None, sa_column=Column(String(64)))
+    receiver_address: str | None = Field(default=None, sa_column=Column(Text))
+    total_fen: int = _fen()
+    paid_fen: int = _fen()
+    freight_fen: int = _fen()
+    created_at: datetime = _time(index=True)
+    paid_at: datetime | None = _time(nullable=True)
+    presale: bool = Field(sa_column=Column(Boolean, nullable=False))
+    remark: str | None = Field(default=None, sa_column=Column(Text))
+    invoice: dict[str, Any] | None = _json(nullable=True)
+    content_hash: str = Field(sa_column=Column(String(64), nullable=False))
+    dup_key: str | None = Field(default=None, sa_column=Column(String(40), index=True))
+    version: int = Field(sa_column=Column(Integer, nullable=False))
+    head_seq: int = Field(sa_column=Column(Integer, nullable=False))
+    head_hash: str = Field(sa_column=Column(String(64), nullable=False))
+    updated_at: datetime = _time()
+
+
+class OrderLineRow(SQLModel, table=True):
+    __tablename__ = "order_lines"
+
+    id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True))
+    order_id: int = _fk("orders.id")
+    position: int = Field(sa_column=Column(Integer, nullable=False))
+    sku: str = Field(sa_column=Column(String(128), nullable=False, index=True))
+    channel_sku_id: str | None = Field(default=None, sa_column=Column(String(128)))
+    title: str | None = Field(default=None, sa_column=Column(Text))
+    quantity: int = Field(sa_column=Column(Integer, nullable=False))
+    unit_price_fen: int = _fen()
+    paid_fen: int = _fen()
+
+
+class OrderEventRow(SQLModel, table=True):
+    __tablename__ = "order_events"
+    __table_args__ = (UniqueConstraint("order_id", "seq", name="uq_order_events_seq"),)
+
+    id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True))
+    order_id: int = _fk("orders.id")
+    order_key: str = Field(sa_column=Column(String(100), nullable=False))
+    seq: int = Field(sa_column=Column(Integer, nullable=False))
+    at: datetime = _time()
+    actor: str = Field(sa_column=Column(String(128), nullable=False))
+    kind: str = Field(sa_column=Column(String(64), nullable=False))
+    data: dict[str, Any] = _json()
+    prev_hash: str = Field(sa_column=Column(String(64), nullable=False))
+    hash: str = Field(sa_column=Column(String(64), nullable=False))
+
+
+class AnomalyRow(SQLModel, table=True):
+    __tablename__ = "anomalies"
+    __table_args__ = (Index("ix_anomalies_order_status", "order_id", "status"),)
+
+    id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True))
+    order_id: int = _fk("orders.id")
+    order_key: str = Field(sa_column=Column(String(100), nullable=False))
+    code: str = Field(sa_column=Column(String(48), nullable=False, index=True))
+    klass: str = Field(sa_column=Column(String(1), nullable=False))
+    blocking: bool = Field(sa_column=Column(Boolean, nullable=False))
+    status: str = Field(sa_column=Column(String(16), nullable=False))
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    data: dict[str, Any] = _json()
+    opened_at: datetime = _time()
+    resolved_at: datetime | None = _time(nullable=True)
+    resolved_by: str | None = Field(default=None, sa_column=Column(String(128)))
+
+
+class TaskRow(SQLModel, table=True):
+    __tablename__ = "tasks"
+
+    id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True))
+    order_id: int | None = _fk("orders.id", nullable=True)
+    kind: str = Field(sa_column=Column(String(48), nullable=False))
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    priority: str = Field(sa_column=Column(String(16), nullable=False))
+    status: str = Field(sa_column=Column(String(16), nullable=False, index=True))
+    owner: str | None = Field(default=None, sa_column=Column(String(128)))
+    deadline: datetime | None = _time(nullable=True)
+    source_text: str | None = Field(default=None, sa_column=Column(Text))
+    data: dict[str, Any] = _json()
+    created_at: datetime = _time()
+
+
+class OutboxRow(SQLModel, table=True):
+    """A card or message to send, written in the same transaction as the change behind it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        Index("ix_outbox_conversation", "conversation", "id"),
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True))
+    platform: str = Field(sa_column=Column(String(16), nullable=False))
+    conversation: str = Field(sa_column=Column(String(200), nullable=False))
+    kind: str = Field(sa_column=Column(String(32), nullable=False))
+    payload: dict[str, Any] = _json()
+    order_id: int | None = _fk("orders.id", nullable=True)
+    status: str = Field(sa_column=Column(String(16), nullable=False))
+    attempts: int = Field(sa_column=Column(Integer, nullable=False))
+    next_attempt_at: datetime = _time()
+    created_at: datetime = _time()
+    sent_at: datetime | None = _time(nullable=True)
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class DeadLetterRow(SQLModel, table=True):
+    """A payload we could not process, kept whole with the reason, for replay after a fix."""
+
+    __tablename__ = "dead_letters"
+
+    id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True))
+    source: str = Field(sa_column=Column(String(64), nullable=False, index=True))
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    content_type: str | None = Field(default=None, sa_column=Column(String(100)))
+    received_at: datetime = _time(index=True)
+    replayed_at: datetime | None = _time(nullable=True)
+    replay_result: str | None = Field(default=None, sa_column=Column(Text))

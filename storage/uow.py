@@ -1,0 +1,58 @@
+"""Unit of work: one transaction, the repositories bound to it, commit or roll back."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from core.errors import ConcurrencyError
+from storage.dead_letters import SqlDeadLetters
+from storage.orders import SqlOrderRepository
+
+
+class SqlUnitOfWork:
+    """``async with uow:`` opens a transaction; leave without ``commit()`` and it rolls back.
+
+    A unique-key race (two workers creating the same order at once) surfaces as
+    ``ConcurrencyError`` so the use case can retry with fresh state.
+    """
+
+    orders: SqlOrderRepository
+    dead_letters: SqlDeadLetters
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+        self._session: AsyncSession | None = None
+
+    async def __aenter__(self) -> SqlUnitOfWork:
+        self._session = self._sessions()
+        await self._session.begin()
+        self.orders = SqlOrderRepository(self._session)
+        self.dead_letters = SqlDeadLetters(self._session)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        session, self._session = self._session, None
+        if session is None:
+            return
+        try:
+            if session.in_transaction():
+                await session.rollback()
+        finally:
+            await session.close()
+        if isinstance(exc, IntegrityError):
+            raise ConcurrencyError(f"conflicting write: {exc.orig}") from exc
+
+    async def commit(self) -> None:
+        assert self._session is not None, "commit() outside 'async with'"
+        try:
+            await self._session.commit()
+        except IntegrityError as error:
+            raise ConcurrencyError(f"conflicting write: {error.orig}") from error
