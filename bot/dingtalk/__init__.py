@@ -1,0 +1,1 @@
+"""Orderbot DingTalk adapter: stream client, frame parsing, cards, OpenAPI client."""

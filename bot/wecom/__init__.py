@@ -1,0 +1,1 @@
+"""Orderbot WeCom (企业微信) adapter: callback crypto, parsing, cards, API client."""
