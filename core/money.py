@@ -7,6 +7,8 @@ from decimal import Decimal, InvalidOperation
 from core.errors import InvalidAmountError
 
 _FEN_PER_YUAN = Decimal(100)
+# No order is worth 100 billion yuan; a larger number is a parsing accident (e.g. "1e400").
+MAX_FEN = 10**13
 
 
 def yuan_to_fen(value: str | int | float | Decimal) -> int:
@@ -25,6 +27,8 @@ def yuan_to_fen(value: str | int | float | Decimal) -> int:
     fen = amount * _FEN_PER_YUAN
     if fen != fen.to_integral_value():
         raise InvalidAmountError(f"fraction of a fen: {value!r}")
+    if fen > MAX_FEN:
+        raise InvalidAmountError(f"implausibly large amount: {value!r}")
     return int(fen)
 
 

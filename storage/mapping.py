@@ -16,7 +16,9 @@ from core.order import Invoice, InvoiceKind, Order, OrderLine, Receiver
 from core.states import OrderState
 
 
-def order_values(order: Order, *, version: int, head: tuple[int, str], at: datetime) -> dict[str, Any]:
+def order_values(
+    order: Order, *, version: int, head: tuple[int, str], at: datetime
+) -> dict[str, Any]:
     receiver = order.receiver
     invoice = order.invoice
     return {
@@ -47,7 +49,7 @@ def order_values(order: Order, *, version: int, head: tuple[int, str], at: datet
         "head_seq": head[0],
         "head_hash": head[1],
         "updated_at": at,
-    }  # fmt: skip
+    }
 
 
 def line_values(order_id: int, order: Order) -> list[dict[str, Any]]:
@@ -91,13 +93,13 @@ def to_order(row: Row[Any], lines: Sequence[Row[Any]]) -> Order:
         receiver=Receiver(
             name=row.receiver_name, phone=row.receiver_phone, province=row.receiver_province,
             city=row.receiver_city, district=row.receiver_district, address=row.receiver_address,
-        ),  # fmt: skip
+        ),
         lines=tuple(
             OrderLine(
                 sku=line.sku, channel_sku_id=line.channel_sku_id, title=line.title,
                 quantity=line.quantity, unit_price_fen=line.unit_price_fen,
                 paid_fen=line.paid_fen,
-            )  # fmt: skip
+            )
             for line in lines
         ),
         total_fen=row.total_fen,
@@ -110,7 +112,7 @@ def to_order(row: Row[Any], lines: Sequence[Row[Any]]) -> Order:
         invoice=None if invoice is None else Invoice(
             kind=InvoiceKind(invoice["kind"]), title=invoice.get("title"),
             tax_id=invoice.get("tax_id"),
-        ),  # fmt: skip
+        ),
     )
 
 
@@ -118,7 +120,7 @@ def to_event(row: Row[Any]) -> OrderEvent:
     return OrderEvent(
         order=row.order_key, seq=row.seq, at=row.at, actor=row.actor, kind=row.kind,
         data=row.data, prev_hash=row.prev_hash, hash=row.hash,
-    )  # fmt: skip
+    )
 
 
 def to_anomaly(row: Row[Any]) -> Anomaly:
@@ -127,4 +129,4 @@ def to_anomaly(row: Row[Any]) -> Anomaly:
         opened_at=row.opened_at, reason=row.reason, data=row.data,
         status=AnomalyStatus(row.status), resolved_at=row.resolved_at,
         resolved_by=row.resolved_by, id=row.id,
-    )  # fmt: skip
+    )
