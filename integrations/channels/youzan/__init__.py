@@ -1,0 +1,12 @@
+"""有赞 (Youzan) channel adapter: the module-level API of ``ChannelAdapter``."""
+
+from __future__ import annotations
+
+from integrations.channels.youzan.envelope import parse
+from integrations.channels.youzan.signing import sign_request, verify_webhook
+from integrations.channels.youzan.statuses import STATUSES
+
+name = "youzan"
+statuses = STATUSES
+
+__all__ = ["name", "parse", "sign_request", "statuses", "verify_webhook"]
