@@ -45,6 +45,7 @@ class FakeDingTalk:
     calls: list[ApiCall] = field(default_factory=list)
     tokens_issued: int = 0
     sessions: int = 0
+    deliver_fails: bool = False  # createAndDeliver answers 200 with deliverResults success=false
     base_url: str = ""
     _tickets: set[str] = field(default_factory=set)
     _tokens: dict[str, float] = field(default_factory=dict)
@@ -190,7 +191,9 @@ class FakeDingTalk:
             space = body.get("openSpaceId", "")
             return {"success": True, "result": {"outTrackId": body.get("outTrackId"),
                     "deliverResults": [{"spaceType": space.split("//")[-1].split(".")[0],
-                                        "spaceId": space, "success": True,
+                                        "spaceId": space, "success": not self.deliver_fails,
+                                        "errorMsg": "robot not in group" if self.deliver_fails
+                                        else "",
                                         "carrierId": "carrier-1"}]}}
         if path == "/v1.0/card/instances" and method == "PUT":
             return {"success": True, "result": True}
