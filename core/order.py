@@ -69,7 +69,7 @@ class Receiver:
 @dataclass(frozen=True, slots=True)
 class OrderLine:
     sku: str
-    title: str
+    title: str | None
     quantity: int
     unit_price_fen: int
     paid_fen: int

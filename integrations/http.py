@@ -11,6 +11,8 @@ import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
 import aiohttp
@@ -23,6 +25,14 @@ DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=15, connect=5)
 
 class UpstreamError(Exception):
     """The other system failed in a way worth retrying (transport, 429, 5xx)."""
+
+
+class ClientRequestError(Exception):
+    """The other system refused the request (4xx): retrying the same request will not help."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class RateLimitedError(UpstreamError):
@@ -65,18 +75,41 @@ def _delay(error: BaseException, attempt: int, base: float, cap: float) -> float
     return random.uniform(0, min(cap, base * 2 ** (attempt - 1)))  # noqa: S311 (jitter)
 
 
+def _where(url: str) -> str:
+    """The URL without its query string: queries often carry tokens that must not be logged."""
+    return url.split("?", 1)[0]
+
+
 async def fetch_json(
     session: aiohttp.ClientSession, method: str, url: str, **kwargs: Any
 ) -> Any:
-    """One request; transport errors, 429 and 5xx become ``UpstreamError`` (retryable)."""
+    """One request; transport errors, 429 and 5xx become ``UpstreamError`` (retryable).
+    Error messages name the endpoint, never its query (tokens travel there)."""
+    where = _where(url)
     try:
         async with session.request(method, url, **kwargs) as response:
             if response.status == 429:
                 after = response.headers.get("Retry-After")
-                raise RateLimitedError(f"{url}: 429", float(after) if after else None)
+                raise RateLimitedError(f"{where}: 429", _seconds(after))
             if response.status >= 500:
-                raise UpstreamError(f"{url}: HTTP {response.status}")
-            response.raise_for_status()
+                raise UpstreamError(f"{where}: HTTP {response.status}")
+            if response.status >= 400:
+                raise ClientRequestError(f"{where}: HTTP {response.status}", response.status)
             return await response.json(content_type=None)
     except (aiohttp.ClientConnectionError, TimeoutError) as error:
-        raise UpstreamError(f"{url}: {type(error).__name__}: {error}") from error
+        raise UpstreamError(f"{where}: {type(error).__name__}") from error
+
+
+def _seconds(retry_after: str | None) -> float | None:
+    """``Retry-After`` in seconds; the HTTP-date form is read too."""
+    if not retry_after:
+        return None
+    try:
+        return max(0.0, float(retry_after))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(retry_after)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())

@@ -11,7 +11,6 @@ from sqlalchemy.engine import Row
 from core.anomalies import Anomaly, AnomalyCode, AnomalyStatus
 from core.events import OrderEvent
 from core.fingerprint import duplicate_key
-from core.ingest import content_hash
 from core.order import Invoice, InvoiceKind, Order, OrderLine, Receiver
 from core.states import OrderState
 
@@ -43,7 +42,6 @@ def order_values(
         "invoice": None if invoice is None else {
             "kind": invoice.kind.value, "title": invoice.title, "tax_id": invoice.tax_id,
         },
-        "content_hash": content_hash(order),
         "dup_key": duplicate_key(order),
         "version": version,
         "head_seq": head[0],

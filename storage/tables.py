@@ -37,22 +37,23 @@ def _json(*, nullable: bool = False) -> Any:
     return Field(sa_column=Column(JsonDoc, nullable=nullable))
 
 
-def _fk(target: str, *, nullable: bool = False) -> Any:
+def _fk(target: str, *, nullable: bool = False, index: bool = True) -> Any:
     return Field(
         sa_column=Column(
-            BigId, ForeignKey(target, ondelete="CASCADE"), nullable=nullable, index=True
+            BigId, ForeignKey(target, ondelete="CASCADE"), nullable=nullable, index=index
         )
     )
 
 
 class OrderRow(SQLModel, table=True):
     __tablename__ = "orders"
-    __table_args__ = (UniqueConstraint("channel", "channel_order_id", name="uq_orders_identity"),)
+    # channel_order_id leads: lookups by a typed order number use this index too.
+    __table_args__ = (UniqueConstraint("channel_order_id", "channel", name="uq_orders_identity"),)
 
     id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True))
     channel: str = Field(sa_column=Column(String(32), nullable=False))
-    channel_order_id: str = Field(sa_column=Column(String(64), nullable=False, index=True))
-    status: str = Field(sa_column=Column(String(32), nullable=False, index=True))
+    channel_order_id: str = Field(sa_column=Column(String(64), nullable=False))
+    status: str = Field(sa_column=Column(String(32), nullable=False))
     channel_status: str | None = Field(default=None, sa_column=Column(String(64)))
     buyer_id: str | None = Field(default=None, sa_column=Column(String(128)))
     receiver_name: str | None = Field(default=None, sa_column=Column(Text))
@@ -69,7 +70,6 @@ class OrderRow(SQLModel, table=True):
     presale: bool = Field(sa_column=Column(Boolean, nullable=False))
     remark: str | None = Field(default=None, sa_column=Column(Text))
     invoice: dict[str, Any] | None = _json(nullable=True)
-    content_hash: str = Field(sa_column=Column(String(64), nullable=False))
     dup_key: str | None = Field(default=None, sa_column=Column(String(40), index=True))
     version: int = Field(sa_column=Column(Integer, nullable=False))
     head_seq: int = Field(sa_column=Column(Integer, nullable=False))
@@ -96,7 +96,7 @@ class OrderEventRow(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("order_id", "seq", name="uq_order_events_seq"),)
 
     id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True))
-    order_id: int = _fk("orders.id")
+    order_id: int = _fk("orders.id", index=False)  # uq_order_events_seq indexes it
     order_key: str = Field(sa_column=Column(String(100), nullable=False))
     seq: int = Field(sa_column=Column(Integer, nullable=False))
     at: datetime = _time()
@@ -112,7 +112,7 @@ class AnomalyRow(SQLModel, table=True):
     __table_args__ = (Index("ix_anomalies_order_status", "order_id", "status"),)
 
     id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True))
-    order_id: int = _fk("orders.id")
+    order_id: int = _fk("orders.id", index=False)  # ix_anomalies_order_status covers it
     order_key: str = Field(sa_column=Column(String(100), nullable=False))
     code: str = Field(sa_column=Column(String(48), nullable=False, index=True))
     klass: str = Field(sa_column=Column(String(1), nullable=False))

@@ -11,13 +11,9 @@ deadlock here unless our client really keeps it off the loop (notes §2, gotcha 
 from __future__ import annotations
 
 import asyncio
-import sys
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # tests/ is not a package yet
 
 from bot.dingtalk.settings import DingTalkSettings
 from bot.dingtalk.stream import OrderbotStreamClient

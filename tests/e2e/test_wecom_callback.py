@@ -7,16 +7,12 @@ forged signature and a replayed old timestamp are answered 401 and nothing is qu
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import aiohttp
 import pytest
 from aiohttp import web
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # tests/ is not a package yet
 
 from bot.model import card_action_from_json, format_payload, inbound_from_json
 from bot.wecom.callback import CALLBACK_PATH, make_wecom_routes

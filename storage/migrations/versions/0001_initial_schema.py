@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 18:43:20.653394
+Create Date: 2026-11-23
 """
 
 from collections.abc import Sequence
@@ -55,20 +55,17 @@ def upgrade() -> None:
     sa.Column('presale', sa.Boolean(), nullable=False),
     sa.Column('remark', sa.Text(), nullable=True),
     sa.Column('invoice', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
-    sa.Column('content_hash', sa.String(length=64), nullable=False),
     sa.Column('dup_key', sa.String(length=40), nullable=True),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('head_seq', sa.Integer(), nullable=False),
     sa.Column('head_hash', sa.String(length=64), nullable=False),
     sa.Column('updated_at', storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('channel', 'channel_order_id', name='uq_orders_identity')
+    sa.UniqueConstraint('channel_order_id', 'channel', name='uq_orders_identity')
     )
     with op.batch_alter_table('orders', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_orders_channel_order_id'), ['channel_order_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_orders_created_at'), ['created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_orders_dup_key'), ['dup_key'], unique=False)
-        batch_op.create_index(batch_op.f('ix_orders_status'), ['status'], unique=False)
 
     op.create_table('anomalies',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -88,7 +85,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('anomalies', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_anomalies_code'), ['code'], unique=False)
-        batch_op.create_index(batch_op.f('ix_anomalies_order_id'), ['order_id'], unique=False)
         batch_op.create_index('ix_anomalies_order_status', ['order_id', 'status'], unique=False)
 
     op.create_table('order_events',
@@ -106,9 +102,6 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('order_id', 'seq', name='uq_order_events_seq')
     )
-    with op.batch_alter_table('order_events', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_order_events_order_id'), ['order_id'], unique=False)
-
     op.create_table('order_lines',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('order_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -185,21 +178,15 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_order_lines_order_id'))
 
     op.drop_table('order_lines')
-    with op.batch_alter_table('order_events', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_order_events_order_id'))
-
     op.drop_table('order_events')
     with op.batch_alter_table('anomalies', schema=None) as batch_op:
         batch_op.drop_index('ix_anomalies_order_status')
-        batch_op.drop_index(batch_op.f('ix_anomalies_order_id'))
         batch_op.drop_index(batch_op.f('ix_anomalies_code'))
 
     op.drop_table('anomalies')
     with op.batch_alter_table('orders', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_orders_status'))
         batch_op.drop_index(batch_op.f('ix_orders_dup_key'))
         batch_op.drop_index(batch_op.f('ix_orders_created_at'))
-        batch_op.drop_index(batch_op.f('ix_orders_channel_order_id'))
 
     op.drop_table('orders')
     with op.batch_alter_table('dead_letters', schema=None) as batch_op:

@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # tests/ is not a package yet
 
 from bot.dingtalk import cards
 from bot.dingtalk.api import DingTalkApi, DingTalkApiError

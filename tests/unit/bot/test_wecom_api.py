@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # tests/ is not a package yet
 
 from bot.model import Button, Card
 from bot.wecom.api import WeComApi, WeComApiError

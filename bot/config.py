@@ -1,0 +1,193 @@
+"""Configuration: built-in defaults < TOML file < environment variables.
+
+The file is ``--config PATH``, else ``./config.toml`` if present. An environment variable
+``ORDERBOT_<SECTION>__<KEY>`` overrides ``[section] key`` (``ORDERBOT_SERVER__PORT=9000``).
+Every section is a frozen dataclass; its fields are the only keys allowed. A wrong type, a bad
+value or an unknown key raises ``ConfigError`` with a one-line message naming the key, and the
+CLI turns that into exit code 2. ``config.example.toml`` documents every key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "ORDERBOT_"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+class ConfigError(ValueError):
+    """A configuration value is wrong; the message names the key and what was expected."""
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    shutdown_timeout_s: float = 3.0
+
+    def check(self) -> None:
+        _require(0 <= self.port <= 65535, "server", "port", "a TCP port 0-65535", self.port)
+        _require(self.shutdown_timeout_s >= 0, "server", "shutdown_timeout_s", ">= 0",
+                 self.shutdown_timeout_s)
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    url: str = "sqlite+aiosqlite:///var/orderbot.db"
+    echo: bool = False
+
+    def check(self) -> None:
+        ok = self.url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://"))
+        _require(ok, "database", "url", "a sqlite+aiosqlite:// or postgresql+asyncpg:// URL",
+                 self.url.split("@")[-1])
+
+
+@dataclass(frozen=True)
+class LogConfig:
+    level: str = "INFO"
+    format: str = "text"
+
+    def check(self) -> None:
+        _require(self.level.upper() in LOG_LEVELS, "log", "level", f"one of {LOG_LEVELS}",
+                 self.level)
+        _require(self.format in ("text", "json"), "log", "format", "'text' or 'json'",
+                 self.format)
+
+
+@dataclass(frozen=True)
+class Config:
+    server: ServerConfig = field(default_factory=ServerConfig)
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    log: LogConfig = field(default_factory=LogConfig)
+
+
+def _require(ok: bool, section: str, key: str, expected: str, got: object) -> None:
+    if not ok:
+        raise ConfigError(f"config: [{section}] {key}: expected {expected}, got {got!r}")
+
+
+def load_config(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Config:
+    """Read, merge and validate; raises ``ConfigError`` on the first problem."""
+    environ = os.environ if environ is None else environ
+    raw = _read_toml(path if path is not None else _default_path())
+    for (section, key), value in _env_overrides(environ).items():
+        raw.setdefault(section, {})[key] = value
+    config: Config = _build(Config, raw, "")
+    for part in dataclasses.fields(config):
+        check = getattr(getattr(config, part.name), "check", None)
+        if check:
+            check()
+    return config
+
+
+def _default_path() -> Path | None:
+    local = Path("config.toml")
+    return local if local.is_file() else None
+
+
+def _read_toml(path: Path | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"config: file not found: {path}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"config: {path} is not valid TOML: {error}") from None
+
+
+def _env_overrides(environ: Mapping[str, str]) -> dict[tuple[str, str], str]:
+    overrides: dict[tuple[str, str], str] = {}
+    for name, value in environ.items():
+        if name.startswith(ENV_PREFIX) and "__" in name:
+            section, _, key = name[len(ENV_PREFIX):].lower().partition("__")
+            overrides[(section, key)] = value
+    return overrides
+
+
+def _build(cls: type[Any], raw: object, where: str) -> Any:
+    """Make dataclass ``cls`` from a TOML table, checking keys and types recursively."""
+    label = f"[{where}]" if where else "top level"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"config: {label}: expected a table, got {type(raw).__name__}")
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise ConfigError(f"config: unknown key {_name(where, unknown[0])}"
+                          f" (known: {', '.join(sorted(known))})")
+    values = {}
+    for name, value in raw.items():
+        hint = hints[name]
+        child = f"{where}.{name}" if where else name
+        if dataclasses.is_dataclass(hint):
+            values[name] = _build(hint, value, child)  # type: ignore[arg-type]
+        else:
+            values[name] = _coerce(hint, value, where, name)
+    return cls(**values)
+
+
+def _name(section: str, key: str) -> str:
+    return f"[{section}] {key}" if section else f"[{key}]"
+
+
+def _coerce(hint: Any, value: object, section: str, key: str) -> Any:
+    """Check a TOML value against a field type; environment strings are parsed first."""
+    optional = isinstance(hint, types.UnionType) and type(None) in typing.get_args(hint)
+    base = next(a for a in typing.get_args(hint) if a is not type(None)) if optional else hint
+    origin = typing.get_origin(base) or base
+    if optional and value in ("", None):
+        return None
+    if isinstance(value, str) and origin is not str:
+        value = _parse_env(origin, value)
+    ok = _is_instance(origin, value)
+    if ok and origin in (list, tuple):
+        items: list[Any] = list(value)  # type: ignore[call-overload]
+        ok = all(isinstance(v, (typing.get_args(base) or (str,))[0]) for v in items)
+        value = tuple(items) if origin is tuple else items
+    if not ok:
+        raise ConfigError(f"config: {_name(section, key)}: expected {_type_name(base)}, got "
+                          f"{value!r}")
+    return float(value) if origin is float else value  # type: ignore[arg-type]
+
+
+def _is_instance(origin: Any, value: object) -> bool:
+    if origin is bool:
+        return isinstance(value, bool)
+    if origin is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if origin is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if origin in (list, tuple):
+        return isinstance(value, list | tuple)
+    return isinstance(value, origin)
+
+
+def _parse_env(origin: Any, text: str) -> object:
+    lowered = text.strip().lower()
+    if origin is bool:
+        return {"true": True, "1": True, "yes": True, "false": False, "0": False,
+                "no": False}.get(lowered, text)
+    if origin in (int, float):
+        try:
+            return origin(text.strip())
+        except ValueError:
+            return text
+    if origin in (list, tuple):
+        return [part.strip() for part in text.split(",") if part.strip()]
+    return text
+
+
+def _type_name(hint: Any) -> str:
+    names = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
+    origin = typing.get_origin(hint) or hint
+    return names.get(origin, "a list" if origin in (list, tuple) else str(hint))
