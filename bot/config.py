@@ -19,6 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.dingtalk.settings import DingTalkSettings
+from bot.wecom.settings import WeComSettings
+
 ENV_PREFIX = "ORDERBOT_"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
@@ -67,6 +70,29 @@ class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     log: LogConfig = field(default_factory=LogConfig)
+    dingtalk: DingTalkSettings = field(default_factory=DingTalkSettings)
+    wecom: WeComSettings = field(default_factory=WeComSettings)
+
+
+def _check_wecom(wecom: WeComSettings) -> None:
+    if not wecom.enabled:
+        return
+    for key in ("corp_id", "secret", "token"):
+        _require(bool(getattr(wecom, key)), "wecom", key, "a value when enabled", "")
+    key_ok = len(wecom.encoding_aes_key) == 43
+    _require(key_ok, "wecom", "encoding_aes_key", "the 43-character EncodingAESKey",
+             f"{len(wecom.encoding_aes_key)} characters")
+    _require(wecom.max_clock_skew_s >= 0, "wecom", "max_clock_skew_s", ">= 0 (0 disables)",
+             wecom.max_clock_skew_s)
+
+
+def _check_dingtalk(dingtalk: DingTalkSettings) -> None:
+    if dingtalk.enabled:
+        for key in ("client_id", "client_secret"):
+            _require(bool(getattr(dingtalk, key)), "dingtalk", key, "a value when enabled", "")
+
+
+_CHECKS: dict[str, Any] = {"wecom": _check_wecom, "dingtalk": _check_dingtalk}
 
 
 def _require(ok: bool, section: str, key: str, expected: str, got: object) -> None:
@@ -82,9 +108,12 @@ def load_config(path: Path | None = None, environ: Mapping[str, str] | None = No
         raw.setdefault(section, {})[key] = value
     config: Config = _build(Config, raw, "")
     for part in dataclasses.fields(config):
-        check = getattr(getattr(config, part.name), "check", None)
+        section = getattr(config, part.name)
+        check = getattr(section, "check", None)
         if check:
             check()
+        if part.name in _CHECKS:
+            _CHECKS[part.name](section)
     return config
 
 

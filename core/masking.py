@@ -20,10 +20,12 @@ def mask_phone(phone: str | None) -> str | None:
     return "*" * (len(digits) - 4) + digits[-4:]
 
 
-def mask_address(address: str | None, keep: int = 6) -> str | None:
-    """Keep the first ``keep`` characters (the region a detail line starts with), star the rest.
+def mask_address(address: str | None, keep: int = 2) -> str | None:
+    """Keep the first ``keep`` characters, star the rest (at most 8 stars).
 
-    Street, building and room numbers are what identify a home; the region does not.
+    The canonical ``receiver.address`` is the detail line (street, building, room): what
+    identifies a home. Province/city/district live in their own fields and stay readable.
+    For a full one-line address pass ``keep=6`` to leave the region visible.
     """
     if not address:
         return address

@@ -3,31 +3,14 @@ and bot/, and only ``bot/app.py`` picks them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from core.events import OrderEvent
+from core.inbox import Envelope as Envelope
 from core.ingest import BatchOutcome, StoredOrder
 from core.order import Order
-
-
-@dataclass(frozen=True, slots=True)
-class Envelope:
-    """One unit of inbound work on the inbox.
-
-    ``kind`` names the command (``"ingest_order"``, ``"receive_text"``, ``"click_card"``),
-    ``dedup_key`` is the platform's own message id (a redelivery carries the same key),
-    ``payload`` is JSON-serialisable, ``received_at`` is when we acknowledged it.
-    """
-
-    kind: str
-    dedup_key: str
-    payload: Mapping[str, Any]
-    received_at: datetime
-    attempts: int = 0
-    id: str = field(default="", compare=False)
 
 
 class Inbox(Protocol):
@@ -37,6 +20,35 @@ class Inbox(Protocol):
         """Queue ``envelope`` unless its ``dedup_key`` was seen; True when it was queued.
 
         Returns only once the envelope is durable (safe to acknowledge the platform)."""
+        ...
+
+
+class InboxConsumer(Protocol):
+    """The worker side of the inbox: take new work, ack it, and reclaim what a dead worker
+    left behind. Delivery is at least once, so handlers must be idempotent; retries come from
+    this pending list, never from the platform."""
+
+    async def take(self, consumer: str, count: int, block_ms: int) -> list[Envelope]:
+        """Up to ``count`` never-delivered envelopes, oldest first, now pending on ``consumer``
+        (``attempts`` 1). Waits up to ``block_ms`` when none is ready; 0 returns at once."""
+        ...
+
+    async def ack(self, envelopes: Sequence[Envelope]) -> None:
+        """Done with these (matched by ``id``): they leave the queue for good. Acking twice or
+        acking an envelope another consumer reclaimed meanwhile is harmless."""
+        ...
+
+    async def reclaim(self, consumer: str, min_idle_ms: int, count: int) -> list[Envelope]:
+        """Up to ``count`` envelopes taken (by anyone) at least ``min_idle_ms`` ago and never
+        acked: a dead or stuck worker's. They move to ``consumer`` with ``attempts`` + 1."""
+        ...
+
+    async def pending_count(self) -> int:
+        """Taken but not yet acked (metric: work in flight)."""
+        ...
+
+    async def size(self) -> int:
+        """Everything not yet acked, new and pending (metric: backlog)."""
         ...
 
 

@@ -23,10 +23,14 @@ from typing import Any
 import aiohttp
 
 from core.clock import require_aware
-from integrations.channels.base import ChannelPayloadError, ShopCredentials
+from integrations.channels.base import (
+    ChannelAuthError,
+    ChannelPayloadError,
+    ShopCredentials,
+)
 from integrations.channels.douyin.mapping import SUCCESS
 from integrations.channels.douyin.signing import param_json, sign_request
-from integrations.channels.tdp_common import ChannelAuthError, arr, obj
+from integrations.channels.payload import arr, obj
 from integrations.http import RateLimitedError, UpstreamError, call_with_retry, fetch_json
 
 METHOD = "order.searchList"

@@ -24,15 +24,15 @@ from core.privacy import is_protected
 from core.states import OrderState
 from integrations.channels.base import ChannelPayloadError
 from integrations.channels.douyin.statuses import AFTER_SALE_OPEN, PRESALE_TRADE_TYPE, statuses
-from integrations.channels.tdp_common import (
+from integrations.channels.payload import (
     arr,
-    fen_int,
+    fen,
+    ident,
     load_json,
     obj,
-    optional_id,
+    optional_ident,
     optional_unix_time,
     positive_int,
-    require_id,
     text,
     unix_time,
 )
@@ -58,7 +58,7 @@ def push_order_ids(payload: Any) -> list[str]:
     ids = []
     for i, message in enumerate(messages):
         data = load_json(obj(message, f"$[{i}]").get("data"))
-        ids.append(require_id(obj(data, f"$[{i}].data").get("p_id"), f"$[{i}].data.p_id"))
+        ids.append(ident(obj(data, f"$[{i}].data").get("p_id"), f"$[{i}].data.p_id"))
     return ids
 
 
@@ -88,16 +88,16 @@ def map_order(order: Mapping[str, Any], path: str = "$") -> Order:
     state = _state(order, skus, phases, path)
     return Order(
         channel=CHANNEL,
-        channel_order_id=require_id(order.get("order_id"), f"{path}.order_id"),
+        channel_order_id=ident(order.get("order_id"), f"{path}.order_id"),
         status=state,
         channel_status=text(order.get("order_status"), f"{path}.order_status"),
         buyer_id=text(order.get("doudian_open_id"), f"{path}.doudian_open_id"),
         receiver=_receiver(order, path),
         lines=tuple(_line(obj(s, f"{path}.sku_order_list[{i}]"), f"{path}.sku_order_list[{i}]")
                     for i, s in enumerate(skus)),
-        total_fen=fen_int(order.get("order_amount"), f"{path}.order_amount"),
+        total_fen=fen(order.get("order_amount"), f"{path}.order_amount"),
         paid_fen=_paid_fen(order, state, phases, path),
-        freight_fen=fen_int(order.get("post_amount"), f"{path}.post_amount"),
+        freight_fen=fen(order.get("post_amount"), f"{path}.post_amount"),
         created_at=unix_time(order.get("create_time"), f"{path}.create_time"),
         paid_at=optional_unix_time(order.get("pay_time"), f"{path}.pay_time"),
         presale=presale,
@@ -136,15 +136,15 @@ def _after_sale_open(sku: object) -> bool:
 def _paid_fen(order: Mapping[str, Any], state: OrderState, phases: list[Any],
               path: str) -> int:
     if state is OrderState.DEPOSIT_PAID:
-        return sum(fen_int(p.get("phase_pay_amount"), f"{path}.order_phase_list.phase_pay_amount")
+        return sum(fen(p.get("phase_pay_amount"), f"{path}.order_phase_list.phase_pay_amount")
                    for p in _paid_phases(phases))
     if optional_unix_time(order.get("pay_time"), f"{path}.pay_time") is None:
         return 0
-    return fen_int(order.get("pay_amount"), f"{path}.pay_amount")
+    return fen(order.get("pay_amount"), f"{path}.pay_amount")
 
 
 def _line(sku: Mapping[str, Any], path: str) -> OrderLine:
-    sku_id = optional_id(sku.get("sku_id"), f"{path}.sku_id")
+    sku_id = optional_ident(sku.get("sku_id"), f"{path}.sku_id")
     own = text(sku.get("out_sku_id"), f"{path}.out_sku_id") or text(sku.get("code"),
                                                                      f"{path}.code")
     code = own or sku_id
@@ -155,8 +155,8 @@ def _line(sku: Mapping[str, Any], path: str) -> OrderLine:
         channel_sku_id=sku_id,
         title=text(sku.get("product_name"), f"{path}.product_name") or "",
         quantity=positive_int(sku.get("item_num"), f"{path}.item_num"),
-        unit_price_fen=fen_int(sku.get("origin_amount"), f"{path}.origin_amount"),
-        paid_fen=fen_int(sku.get("pay_amount"), f"{path}.pay_amount"),
+        unit_price_fen=fen(sku.get("origin_amount"), f"{path}.origin_amount"),
+        paid_fen=fen(sku.get("pay_amount"), f"{path}.pay_amount"),
     )
 
 

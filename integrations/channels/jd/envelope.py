@@ -17,8 +17,8 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from core.order import Order
+from integrations.channels import payload as r
 from integrations.channels.base import ChannelPayloadError
-from integrations.channels.jd import reader as r
 from integrations.channels.jd.mapping import map_order
 
 SEARCH = "jingdong_pop_order_search_responce"

@@ -17,8 +17,8 @@ from typing import Any
 
 from core.order import Invoice, InvoiceKind, Order, OrderLine, Receiver
 from core.states import OrderState
+from integrations.channels import payload as r
 from integrations.channels.base import ChannelPayloadError
-from integrations.channels.jd import reader as r
 from integrations.channels.jd.statuses import STATUSES
 
 CHANNEL = "jd"
@@ -29,7 +29,7 @@ def map_order(doc: Mapping[str, Any], path: str) -> Order:
     """One JD order object -> ``Order``."""
     word = str(r.req(doc, "orderState", path))
     status = STATUSES.map(word)
-    paid_at = r.shanghai(doc.get("paymentConfirmTime"), f"{path}.paymentConfirmTime")
+    paid_at = r.optional_shanghai_time(doc.get("paymentConfirmTime"), f"{path}.paymentConfirmTime")
     return Order(
         channel=CHANNEL,
         channel_order_id=r.ident(r.req(doc, "orderId", path), f"{path}.orderId"),
@@ -51,7 +51,7 @@ def map_order(doc: Mapping[str, Any], path: str) -> Order:
 
 
 def _created(doc: Mapping[str, Any], path: str) -> datetime:
-    created = r.shanghai(r.req(doc, "orderStartTime", path), f"{path}.orderStartTime")
+    created = r.optional_shanghai_time(r.req(doc, "orderStartTime", path), f"{path}.orderStartTime")
     if created is None:
         raise ChannelPayloadError(f"{path}.orderStartTime: missing")
     return created
@@ -86,7 +86,7 @@ def _lines(items: list[Any], path: str) -> tuple[OrderLine, ...]:
 
 def _line(item: Mapping[str, Any], path: str) -> OrderLine:
     sku_id = r.ident(r.req(item, "skuId", path), f"{path}.skuId")
-    quantity = r.integer(r.req(item, "itemTotal", path), f"{path}.itemTotal")
+    quantity = r.positive_int(r.req(item, "itemTotal", path), f"{path}.itemTotal")
     price = r.yuan(item.get("jdPrice"), f"{path}.jdPrice")
     return OrderLine(
         sku=r.text(item.get("outerSkuId"), f"{path}.outerSkuId") or sku_id,

@@ -26,9 +26,13 @@ from typing import Any
 import aiohttp
 
 from core.clock import require_aware
-from integrations.channels.base import ChannelPayloadError, ShopCredentials
+from integrations.channels.base import (
+    ChannelAuthError,
+    ChannelPayloadError,
+    ShopCredentials,
+)
+from integrations.channels.payload import arr, obj
 from integrations.channels.pdd.signing import sign_request
-from integrations.channels.tdp_common import ChannelAuthError, arr, obj
 from integrations.http import RateLimitedError, UpstreamError, call_with_retry, fetch_json
 
 METHOD = "pdd.order.number.list.increment.get"

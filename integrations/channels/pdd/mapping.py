@@ -23,23 +23,23 @@ from core.errors import UnknownStatusError
 from core.order import Invoice, InvoiceKind, Order, OrderLine, Receiver
 from core.states import OrderState
 from integrations.channels.base import ChannelPayloadError
+from integrations.channels.payload import (
+    arr,
+    ident,
+    load_json,
+    obj,
+    optional_ident,
+    optional_shanghai_time,
+    positive_int,
+    shanghai_time,
+    text,
+    yuan,
+)
 from integrations.channels.pdd.statuses import (
     CONFIRM_STATUS,
     REFUND_STATUS,
     STEP_TRADE_STATUS,
     statuses,
-)
-from integrations.channels.tdp_common import (
-    arr,
-    fen_from_yuan,
-    load_json,
-    obj,
-    optional_id,
-    optional_shanghai_time,
-    positive_int,
-    require_id,
-    shanghai_time,
-    text,
 )
 
 CHANNEL = "pdd"
@@ -105,8 +105,8 @@ def _paid_fen(order: Mapping[str, Any], state: OrderState, path: str) -> int:
         return 0
     step = _step(order, path)
     if state is OrderState.DEPOSIT_PAID and step is not None:
-        return fen_from_yuan(step.get("step_paid_fee"), f"{path}.step_order_info.step_paid_fee")
-    return fen_from_yuan(order.get("pay_amount"), f"{path}.pay_amount")
+        return yuan(step.get("step_paid_fee"), f"{path}.step_order_info.step_paid_fee")
+    return yuan(order.get("pay_amount"), f"{path}.pay_amount")
 
 
 def map_order(order: Mapping[str, Any], path: str = "$") -> Order:
@@ -114,16 +114,16 @@ def map_order(order: Mapping[str, Any], path: str = "$") -> Order:
     items = arr(order.get("item_list"), f"{path}.item_list")
     return Order(
         channel=CHANNEL,
-        channel_order_id=require_id(order.get("order_sn"), f"{path}.order_sn"),
+        channel_order_id=ident(order.get("order_sn"), f"{path}.order_sn"),
         status=state,
         channel_status=text(order.get("order_status"), f"{path}.order_status"),
         buyer_id=None,  # POP order payloads carry no buyer id
         receiver=_receiver(order, path),
         lines=tuple(_line(obj(it, f"{path}.item_list[{i}]"), f"{path}.item_list[{i}]")
                     for i, it in enumerate(items)),
-        total_fen=fen_from_yuan(order.get("goods_amount"), f"{path}.goods_amount"),
+        total_fen=yuan(order.get("goods_amount"), f"{path}.goods_amount"),
         paid_fen=_paid_fen(order, state, path),
-        freight_fen=fen_from_yuan(order.get("postage"), f"{path}.postage"),
+        freight_fen=yuan(order.get("postage"), f"{path}.postage"),
         created_at=shanghai_time(order.get("created_time"), f"{path}.created_time"),
         paid_at=optional_shanghai_time(order.get("pay_time"), f"{path}.pay_time"),
         presale=order.get("is_pre_sale") == 1 or order.get("trade_type") == 1
@@ -134,13 +134,13 @@ def map_order(order: Mapping[str, Any], path: str = "$") -> Order:
 
 
 def _line(item: Mapping[str, Any], path: str) -> OrderLine:
-    sku_id = optional_id(item.get("sku_id"), f"{path}.sku_id")
+    sku_id = optional_ident(item.get("sku_id"), f"{path}.sku_id")
     own = text(item.get("outer_id"), f"{path}.outer_id")
     code = own or sku_id
     if code is None:
         raise ChannelPayloadError(f"{path}: no outer_id or sku_id")
     count = positive_int(item.get("goods_count"), f"{path}.goods_count")
-    price = fen_from_yuan(item.get("goods_price"), f"{path}.goods_price")
+    price = yuan(item.get("goods_price"), f"{path}.goods_price")
     return OrderLine(
         sku=code,
         channel_sku_id=sku_id,

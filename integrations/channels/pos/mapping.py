@@ -14,8 +14,8 @@ from typing import Any
 
 from core.order import Invoice, InvoiceKind, Order, OrderLine, Receiver
 from core.states import OrderState
+from integrations.channels import payload as r
 from integrations.channels.base import ChannelPayloadError
-from integrations.channels.pos import reader as r
 from integrations.channels.pos.statuses import STATUSES
 
 CHANNEL = "pos"
@@ -74,7 +74,7 @@ def _receipt(key: str, group: list[tuple[int, Mapping[str, str]]]) -> Order:
         channel=CHANNEL, channel_order_id=key, status=status,
         channel_status=first.get("status"),
         created_at=_time(first, "created_at", at),
-        paid_at=r.shanghai(first.get("paid_at"), f"{at}.paid_at"),
+        paid_at=r.optional_shanghai_time(first.get("paid_at"), f"{at}.paid_at"),
         buyer_id=r.text(first.get("member_id"), f"{at}.member_id"),
         receiver=_receiver(first, at), lines=lines,
         total_fen=sum(x.unit_price_fen * x.quantity for x in lines),
@@ -86,7 +86,7 @@ def _receipt(key: str, group: list[tuple[int, Mapping[str, str]]]) -> Order:
 
 
 def _time(row: Mapping[str, str], column: str, at: str) -> Any:
-    value = r.shanghai(row.get(column), f"{at}.{column}")
+    value = r.optional_shanghai_time(row.get(column), f"{at}.{column}")
     if value is None:
         raise ChannelPayloadError(f"{at}.{column}: missing")
     return value
@@ -109,7 +109,7 @@ def _line(row: Mapping[str, str], at: str) -> OrderLine:
         sku=sku,
         channel_sku_id=r.text((row.get("barcode") or "").strip(), f"{at}.barcode"),
         title=(row.get("title") or "").strip(),
-        quantity=r.integer((row.get("quantity") or "").strip(), f"{at}.quantity"),
+        quantity=r.positive_int((row.get("quantity") or "").strip(), f"{at}.quantity"),
         unit_price_fen=r.yuan((row.get("unit_price") or "").strip(), f"{at}.unit_price"),
         paid_fen=r.yuan((row.get("line_amount") or "").strip(), f"{at}.line_amount"),
     )

@@ -23,10 +23,14 @@ from typing import Any
 import aiohttp
 
 from core.clock import SHANGHAI, require_aware
-from integrations.channels.base import ChannelPayloadError, ShopCredentials
+from integrations.channels.base import (
+    ChannelAuthError,
+    ChannelPayloadError,
+    ShopCredentials,
+)
+from integrations.channels.payload import obj
 from integrations.channels.taobao.mapping import unwrap
 from integrations.channels.taobao.signing import sign_request
-from integrations.channels.tdp_common import ChannelAuthError, obj
 from integrations.http import RateLimitedError, UpstreamError, call_with_retry, fetch_json
 
 METHOD = "taobao.trades.sold.increment.get"

@@ -23,22 +23,22 @@ from core.errors import UnknownStatusError
 from core.order import Invoice, InvoiceKind, Order, OrderLine, Receiver
 from core.states import OrderState
 from integrations.channels.base import ChannelPayloadError
+from integrations.channels.payload import (
+    arr,
+    ident,
+    load_json,
+    obj,
+    optional_shanghai_time,
+    positive_int,
+    shanghai_time,
+    text,
+    yuan,
+)
 from integrations.channels.taobao.statuses import (
     DEPOSIT_PAID_STEP,
     REFUND_IN_PROGRESS,
     STEP_STATUSES,
     statuses,
-)
-from integrations.channels.tdp_common import (
-    arr,
-    fen_from_yuan,
-    load_json,
-    obj,
-    optional_shanghai_time,
-    positive_int,
-    require_id,
-    shanghai_time,
-    text,
 )
 
 CHANNEL = "taobao"
@@ -95,7 +95,7 @@ def unwrap(value: object, inner: str, path: str) -> tuple[list[Any], str]:
 
 def map_trade(trade: Mapping[str, Any], path: str = "$") -> Order:
     """One TOP ``Trade`` -> ``Order``."""
-    tid = require_id(trade.get("tid", trade.get("tid_str")), f"{path}.tid")
+    tid = ident(trade.get("tid", trade.get("tid_str")), f"{path}.tid")
     lines_raw, lines_path = unwrap(trade.get("orders", []), "order", f"{path}.orders")
     lines = tuple(_line(obj(o, f"{lines_path}[{i}]"), f"{lines_path}[{i}]")
                   for i, o in enumerate(lines_raw))
@@ -109,9 +109,9 @@ def map_trade(trade: Mapping[str, Any], path: str = "$") -> Order:
                       f"{path}.buyer_open_uid"),
         receiver=_receiver(trade, path),
         lines=lines,
-        total_fen=fen_from_yuan(trade.get("total_fee"), f"{path}.total_fee"),
+        total_fen=yuan(trade.get("total_fee"), f"{path}.total_fee"),
         paid_fen=_paid_fen(trade, state, path),
-        freight_fen=fen_from_yuan(trade.get("post_fee"), f"{path}.post_fee"),
+        freight_fen=yuan(trade.get("post_fee"), f"{path}.post_fee"),
         created_at=shanghai_time(trade.get("created"), f"{path}.created"),
         paid_at=optional_shanghai_time(trade.get("pay_time"), f"{path}.pay_time"),
         presale=_step_status(trade, path) is not None,
@@ -153,8 +153,8 @@ def _paid_fen(trade: Mapping[str, Any], state: OrderState, path: str) -> int:
     if state is OrderState.PENDING_PAYMENT or state is OrderState.CANCELLED:
         return 0
     if state is OrderState.DEPOSIT_PAID:
-        return fen_from_yuan(trade.get("step_paid_fee"), f"{path}.step_paid_fee")
-    return fen_from_yuan(trade.get("payment"), f"{path}.payment")
+        return yuan(trade.get("step_paid_fee"), f"{path}.step_paid_fee")
+    return yuan(trade.get("payment"), f"{path}.payment")
 
 
 def _line(order: Mapping[str, Any], path: str) -> OrderLine:
@@ -171,8 +171,8 @@ def _line(order: Mapping[str, Any], path: str) -> OrderLine:
         channel_sku_id=sku_id,
         title=text(order.get("title"), f"{path}.title") or "",
         quantity=positive_int(order.get("num"), f"{path}.num"),
-        unit_price_fen=fen_from_yuan(order.get("price"), f"{path}.price"),
-        paid_fen=fen_from_yuan(paid, f"{path}.payment"),
+        unit_price_fen=yuan(order.get("price"), f"{path}.price"),
+        paid_fen=yuan(paid, f"{path}.payment"),
     )
 
 

@@ -15,8 +15,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from core.order import Order
+from integrations.channels import payload as r
 from integrations.channels.base import ChannelPayloadError
-from integrations.channels.wechat_shop import reader as r
 from integrations.channels.wechat_shop.mapping import map_order
 
 

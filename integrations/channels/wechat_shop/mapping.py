@@ -18,8 +18,8 @@ from typing import Any
 
 from core.order import Order, OrderLine, Receiver
 from core.states import OrderState
+from integrations.channels import payload as r
 from integrations.channels.base import ChannelPayloadError
-from integrations.channels.wechat_shop import reader as r
 from integrations.channels.wechat_shop.statuses import STATUSES
 
 CHANNEL = "wechat_shop"
@@ -36,7 +36,7 @@ def map_order(doc: Mapping[str, Any], path: str) -> Order:
     price = r.obj(detail.get("price_info") or {}, f"{where}.price_info")
     pay = r.obj(detail.get("pay_info") or {}, f"{where}.pay_info")
     status = _status(STATUSES.map(r.ident(word, f"{path}.status")), doc, path)
-    created = r.unix(r.req(doc, "create_time", path), f"{path}.create_time")
+    created = r.optional_unix_time(r.req(doc, "create_time", path), f"{path}.create_time")
     if created is None:
         raise ChannelPayloadError(f"{path}.create_time: missing")
     return Order(
@@ -45,7 +45,7 @@ def map_order(doc: Mapping[str, Any], path: str) -> Order:
         status=status,
         channel_status=str(word),
         created_at=created,
-        paid_at=r.unix(pay.get("pay_time"), f"{where}.pay_info.pay_time"),
+        paid_at=r.optional_unix_time(pay.get("pay_time"), f"{where}.pay_info.pay_time"),
         buyer_id=r.text(doc.get("openid"), f"{path}.openid"),
         receiver=_receiver(detail.get("delivery_info"), f"{where}.delivery_info"),
         lines=tuple(_line(r.obj(p, f"{where}.product_infos[{i}]"),
@@ -73,7 +73,7 @@ def _line(item: Mapping[str, Any], path: str) -> OrderLine:
     """``sku_code`` is the seller's own code (商家自定义sku编码); ``real_price`` the line's paid
     total, falling back to ``sale_price × sku_cnt`` when absent."""
     sku_id = r.ident(r.req(item, "sku_id", path), f"{path}.sku_id")
-    quantity = r.integer(r.req(item, "sku_cnt", path), f"{path}.sku_cnt")
+    quantity = r.positive_int(r.req(item, "sku_cnt", path), f"{path}.sku_cnt")
     unit = r.fen(item.get("sale_price"), f"{path}.sale_price")
     real = item.get("real_price")
     return OrderLine(

@@ -17,8 +17,8 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from core.order import Order
+from integrations.channels import payload as r
 from integrations.channels.base import ChannelPayloadError
-from integrations.channels.youzan import reader as r
 from integrations.channels.youzan.mapping import map_order
 
 

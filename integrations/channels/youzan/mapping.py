@@ -15,8 +15,8 @@ from typing import Any
 
 from core.order import Invoice, InvoiceKind, Order, OrderLine, Receiver
 from core.states import OrderState
+from integrations.channels import payload as r
 from integrations.channels.base import ChannelPayloadError
-from integrations.channels.youzan import reader as r
 from integrations.channels.youzan.statuses import STATUSES
 
 CHANNEL = "youzan"
@@ -34,7 +34,7 @@ def map_order(info: Mapping[str, Any], path: str = "full_order_info") -> Order:
     channel_status = str(r.req(order_info, "status", where))
     presale, deposit_fen = _presale(pay, f"{path}.pay_info")
     status = _status(order_info, channel_status, presale, deposit_fen, where)
-    paid_at = r.shanghai(order_info.get("pay_time"), f"{where}.pay_time")
+    paid_at = r.optional_shanghai_time(order_info.get("pay_time"), f"{where}.pay_time")
     return Order(
         channel=CHANNEL,
         channel_order_id=r.ident(r.req(order_info, "tid", where), f"{where}.tid"),
@@ -55,7 +55,7 @@ def map_order(info: Mapping[str, Any], path: str = "full_order_info") -> Order:
 
 
 def _created(order_info: Mapping[str, Any], where: str) -> Any:
-    created = r.shanghai(r.req(order_info, "created", where), f"{where}.created")
+    created = r.optional_shanghai_time(r.req(order_info, "created", where), f"{where}.created")
     if created is None:
         raise ChannelPayloadError(f"{where}.created: missing")
     return created
@@ -146,7 +146,7 @@ def _line(item: Mapping[str, Any], path: str) -> OrderLine:
         sku=sku,
         channel_sku_id=channel_sku,
         title=r.text(item.get("title"), f"{path}.title") or "",
-        quantity=r.integer(r.req(item, "num", path), f"{path}.num"),
+        quantity=r.positive_int(r.req(item, "num", path), f"{path}.num"),
         unit_price_fen=r.yuan(item.get("price"), f"{path}.price"),
         paid_fen=r.yuan(item.get("payment"), f"{path}.payment"),
     )

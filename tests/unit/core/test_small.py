@@ -38,8 +38,9 @@ def test_mask_phone() -> None:
 
 
 def test_mask_address_keeps_only_the_region() -> None:
-    masked = mask_address("浙江省杭州市西湖区文三路90号2幢301室")
+    masked = mask_address("浙江省杭州市西湖区文三路90号2幢301室", keep=6)
     assert masked is not None and masked.startswith("浙江省杭州市") and "90" not in masked
+    assert mask_address("文三路 90 号 2 幢") == "文三********"
 
 
 def test_mask_text_finds_numbers_in_free_text() -> None:

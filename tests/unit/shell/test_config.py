@@ -1,0 +1,83 @@
+"""Configuration: defaults < TOML < environment; bad values name their key."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import typing
+from pathlib import Path
+
+import pytest
+
+from bot.config import Config, ConfigError, load_config
+
+EXAMPLE = Path(__file__).resolve().parents[3] / "config.example.toml"
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_defaults_without_file_or_env() -> None:
+    config = load_config(None, {})
+    assert (config.server.host, config.server.port) == ("127.0.0.1", 8080)
+    assert config.database.url.startswith("sqlite+aiosqlite:///")
+
+
+def test_env_overrides_file(tmp_path: Path) -> None:
+    path = write(tmp_path, '[server]\nport = 9000\n[log]\nformat = "json"\n')
+    config = load_config(path, {"ORDERBOT_SERVER__PORT": "9100", "ORDERBOT_WECOM__ENABLED": "no"})
+    assert (config.server.port, config.log.format, config.wecom.enabled) == (9100, "json", False)
+
+
+@pytest.mark.parametrize(
+    ("toml", "env", "message"),
+    [
+        ("[server]\nport = \"eighty\"\n", {}, "config: [server] port: expected an integer, got "
+                                              "'eighty'"),
+        ("", {"ORDERBOT_SERVER__PORT": "x"}, "config: [server] port: expected an integer"),
+        ("[server]\nprot = 1\n", {}, "config: unknown key [server] prot"),
+        ("[sever]\nport = 1\n", {}, "config: unknown key [sever]"),
+        ("", {"ORDERBOT_LOG__LEVEL": "LOUD"}, "config: [log] level: expected one of"),
+        ("[server]\nport = 70000\n", {}, "config: [server] port: expected a TCP port"),
+        ("[database]\nurl = \"mysql://x\"\n", {}, "config: [database] url: expected"),
+        ("[wecom]\nenabled = true\ncorp_id = \"ww1\"\nsecret = \"s\"\ntoken = \"t\"\n", {},
+         "config: [wecom] encoding_aes_key: expected the 43-character EncodingAESKey"),
+        ("[dingtalk]\nenabled = 1\n", {}, "config: [dingtalk] enabled: expected true or false"),
+        ("server = 1\n", {}, "config: [server]: expected a table"),
+        ("[server\n", {}, "is not valid TOML"),
+    ],
+)
+def test_bad_values_name_the_key(tmp_path: Path, toml: str, env: dict[str, str],
+                                 message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, toml), env)
+    assert message in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_missing_file_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="file not found"):
+        load_config(tmp_path / "nope.toml", {})
+
+
+def test_example_is_the_defaults() -> None:
+    assert load_config(EXAMPLE, {}) == Config()
+
+
+def test_example_documents_every_key_with_a_comment() -> None:
+    lines = EXAMPLE.read_text(encoding="utf-8").splitlines()
+    documented: set[str] = set()
+    section = ""
+    for index, line in enumerate(lines):
+        if header := re.fullmatch(r"\[(\w+)\]", line):
+            section = header.group(1)
+        elif key := re.match(r"(\w+) = ", line):
+            assert lines[index - 1].startswith("#"), f"[{section}] {key.group(1)} has no comment"
+            documented.add(f"{section}.{key.group(1)}")
+    sections = typing.get_type_hints(Config)
+    expected = {f"{name}.{f.name}" for name, cls in sections.items()
+                for f in dataclasses.fields(cls)}
+    assert documented == expected
