@@ -5,7 +5,7 @@ business parameters as one ``360buy_param_json`` string, signed by ``signing.sig
 ``dateType`` 0 selects by modification time; ``start_date``/``end_date`` are Beijing time
 (at most one month apart); ``page``/``page_size`` (max 100) page through ``orderTotal``.
 Errors come in HTTP 200 bodies: ``error_response {code, zh_desc}`` (code 19 = invalid
-access_token -> ``JdAuthError``; a throttling message -> ``RateLimitedError``) or
+access_token -> ``ChannelAuthError``; a throttling message -> ``RateLimitedError``) or
 ``apiResult.success == false``.
 """
 
@@ -20,7 +20,11 @@ from typing import Any
 import aiohttp
 
 from core.clock import SHANGHAI
-from integrations.channels.base import ShopCredentials
+from integrations.channels.base import (
+    ChannelAuthError,
+    ChannelPayloadError,
+    ShopCredentials,
+)
 from integrations.channels.jd.signing import sign_request
 from integrations.channels.jd.statuses import STATUSES
 from integrations.http import RateLimitedError, UpstreamError, call_with_retry, fetch_json
@@ -38,9 +42,6 @@ OPTIONAL_FIELDS = ",".join((
 AUTH_CODES = frozenset({"19"})  # JOS 系统级错误码: 19 = 无效access_token
 _THROTTLE_WORDS = ("频率", "限流", "超过限制", "call limited")
 
-
-class JdAuthError(RuntimeError):
-    """The access_token is invalid or expired: the shop must be re-authorised."""
 
 
 async def fetch_since(
@@ -94,14 +95,15 @@ def _check(body: object) -> Mapping[str, Any]:
         code, text = str(err.get("code")), f"{err.get('zh_desc') or err.get('en_desc')}"
         message = f"jd {METHOD}: {code} {text}"
         if code in AUTH_CODES:
-            raise JdAuthError(message)
+            raise ChannelAuthError(message)
         if any(word in text for word in _THROTTLE_WORDS):
             raise RateLimitedError(message)
-        raise RuntimeError(message)
+        raise ChannelPayloadError(message)
     result = body.get("jingdong_pop_order_search_responce", {}).get("searchorderinfo_result")
     if not isinstance(result, Mapping):
         raise UpstreamError(f"jd {METHOD}: response without searchorderinfo_result")
     api = result.get("apiResult") or {}
     if api.get("success") is False:
-        raise RuntimeError(f"jd {METHOD}: {api.get('numberCode')} {api.get('chineseErrCode')}")
+        raise ChannelPayloadError(
+            f"jd {METHOD}: {api.get('numberCode')} {api.get('chineseErrCode')}")
     return result

@@ -12,13 +12,11 @@ is ``jdPrice × itemTotal`` before discounts; the order's ``paid_fen`` is ``orde
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 from core.order import Invoice, InvoiceKind, Order, OrderLine, Receiver
 from core.states import OrderState
 from integrations.channels import payload as r
-from integrations.channels.base import ChannelPayloadError
 from integrations.channels.jd.statuses import STATUSES
 
 CHANNEL = "jd"
@@ -35,7 +33,7 @@ def map_order(doc: Mapping[str, Any], path: str) -> Order:
         channel_order_id=r.ident(r.req(doc, "orderId", path), f"{path}.orderId"),
         status=status,
         channel_status=word,
-        created_at=_created(doc, path),
+        created_at=r.shanghai_time(r.req(doc, "orderStartTime", path), f"{path}.orderStartTime"),
         paid_at=paid_at,
         buyer_id=_buyer(doc, path),
         receiver=_receiver(doc.get("consigneeInfo"), f"{path}.consigneeInfo"),
@@ -48,13 +46,6 @@ def map_order(doc: Mapping[str, Any], path: str) -> Order:
         remark=r.text(doc.get("orderRemark"), f"{path}.orderRemark"),
         invoice=_invoice(doc, path),
     )
-
-
-def _created(doc: Mapping[str, Any], path: str) -> datetime:
-    created = r.optional_shanghai_time(r.req(doc, "orderStartTime", path), f"{path}.orderStartTime")
-    if created is None:
-        raise ChannelPayloadError(f"{path}.orderStartTime: missing")
-    return created
 
 
 def _buyer(doc: Mapping[str, Any], path: str) -> str | None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Mapping
-from typing import Any
 
 from core.order import Invoice, InvoiceKind, Order, OrderLine, Receiver
 from core.states import OrderState
@@ -73,7 +72,7 @@ def _receipt(key: str, group: list[tuple[int, Mapping[str, str]]]) -> Order:
     return Order(
         channel=CHANNEL, channel_order_id=key, status=status,
         channel_status=first.get("status"),
-        created_at=_time(first, "created_at", at),
+        created_at=r.shanghai_time(first.get("created_at"), f"{at}.created_at"),
         paid_at=r.optional_shanghai_time(first.get("paid_at"), f"{at}.paid_at"),
         buyer_id=r.text(first.get("member_id"), f"{at}.member_id"),
         receiver=_receiver(first, at), lines=lines,
@@ -83,13 +82,6 @@ def _receipt(key: str, group: list[tuple[int, Mapping[str, str]]]) -> Order:
         remark=r.text(first.get("remark"), f"{at}.remark"),
         invoice=_invoice(first, at),
     )
-
-
-def _time(row: Mapping[str, str], column: str, at: str) -> Any:
-    value = r.optional_shanghai_time(row.get(column), f"{at}.{column}")
-    if value is None:
-        raise ChannelPayloadError(f"{at}.{column}: missing")
-    return value
 
 
 def _paid(status: OrderState, row: Mapping[str, str], lines: tuple[OrderLine, ...],

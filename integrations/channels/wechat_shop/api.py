@@ -5,7 +5,7 @@
 ids (``has_more``); each id is then read with ``/channels/ec/order/get``. The token comes from
 ``/cgi-bin/stable_token`` when the shop has none. In-body ``errcode``: 45009/45011 are the
 frequency limits -> ``RateLimitedError``; 40001/40014/42001 are credential errors ->
-``WechatShopAuthError``; -1 (系统繁忙) is retried as an upstream error.
+``ChannelAuthError``; -1 (系统繁忙) is retried as an upstream error.
 """
 
 from __future__ import annotations
@@ -17,7 +17,11 @@ from typing import Any
 
 import aiohttp
 
-from integrations.channels.base import ShopCredentials
+from integrations.channels.base import (
+    ChannelAuthError,
+    ChannelPayloadError,
+    ShopCredentials,
+)
 from integrations.channels.wechat_shop.signing import sign_request
 from integrations.http import RateLimitedError, UpstreamError, call_with_retry, fetch_json
 
@@ -26,9 +30,6 @@ PAGE_SIZE = 100
 THROTTLE_CODES = frozenset({45009, 45011})
 AUTH_CODES = frozenset({40001, 40014, 42001, 40013, 40125})
 
-
-class WechatShopAuthError(RuntimeError):
-    """The appid/secret or access_token is wrong or expired."""
 
 
 async def fetch_since(
@@ -70,7 +71,7 @@ async def _token(session: aiohttp.ClientSession, shop: ShopCredentials, base: st
         partial(_checked, partial(fetch_json, session, "POST", url, json=body), url))
     token = data.get("access_token")
     if not isinstance(token, str) or not token:
-        raise WechatShopAuthError(f"wechat_shop {shop.shop_id}: no access_token returned")
+        raise ChannelAuthError(f"wechat_shop {shop.shop_id}: no access_token returned")
     return token
 
 
@@ -84,5 +85,5 @@ def _check(body: object, url: str) -> Mapping[str, Any]:
     if code in THROTTLE_CODES:
         raise RateLimitedError(text)
     if code in AUTH_CODES:
-        raise WechatShopAuthError(text)
-    raise UpstreamError(text) if code == -1 else RuntimeError(text)
+        raise ChannelAuthError(text)
+    raise UpstreamError(text) if code == -1 else ChannelPayloadError(text)

@@ -19,7 +19,6 @@ from typing import Any
 from core.order import Order, OrderLine, Receiver
 from core.states import OrderState
 from integrations.channels import payload as r
-from integrations.channels.base import ChannelPayloadError
 from integrations.channels.wechat_shop.statuses import STATUSES
 
 CHANNEL = "wechat_shop"
@@ -36,9 +35,7 @@ def map_order(doc: Mapping[str, Any], path: str) -> Order:
     price = r.obj(detail.get("price_info") or {}, f"{where}.price_info")
     pay = r.obj(detail.get("pay_info") or {}, f"{where}.pay_info")
     status = _status(STATUSES.map(r.ident(word, f"{path}.status")), doc, path)
-    created = r.optional_unix_time(r.req(doc, "create_time", path), f"{path}.create_time")
-    if created is None:
-        raise ChannelPayloadError(f"{path}.create_time: missing")
+    created = r.unix_time(r.req(doc, "create_time", path), f"{path}.create_time")
     return Order(
         channel=CHANNEL,
         channel_order_id=r.ident(r.req(doc, "order_id", path), f"{path}.order_id"),

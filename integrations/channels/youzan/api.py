@@ -3,7 +3,7 @@
 ``start_update``/``end_update`` select by last modification ("yyyy-MM-dd HH:mm:ss", Beijing
 time), ``page_no``/``page_size`` (max 100) page through ``total_results``. Errors come inside
 HTTP 200 bodies as ``gw_err_resp {err_code, err_msg}`` or ``success: false``: throttling becomes
-``RateLimitedError`` (retried with backoff), token errors ``YouzanAuthError`` (not retried).
+``RateLimitedError`` (retried with backoff), token errors ``ChannelAuthError`` (not retried).
 """
 
 from __future__ import annotations
@@ -16,7 +16,11 @@ from typing import Any
 import aiohttp
 
 from core.clock import SHANGHAI
-from integrations.channels.base import ShopCredentials
+from integrations.channels.base import (
+    ChannelAuthError,
+    ChannelPayloadError,
+    ShopCredentials,
+)
 from integrations.channels.youzan.signing import sign_request, token_request
 from integrations.http import RateLimitedError, UpstreamError, call_with_retry, fetch_json
 
@@ -28,9 +32,6 @@ PAGE_SIZE = 100
 AUTH_CODES = frozenset({4201, 4202, 4203})
 THROTTLE_CODES = frozenset({4004, 429})
 
-
-class YouzanAuthError(RuntimeError):
-    """The token is missing, expired or revoked: a person must re-authorise the shop."""
 
 
 async def fetch_since(
@@ -72,7 +73,7 @@ async def _token(session: aiohttp.ClientSession, shop: ShopCredentials, base: st
     data = _check(body, "auth/token")
     token = data.get("access_token")
     if not isinstance(token, str) or not token:
-        raise YouzanAuthError(f"youzan shop {shop.shop_id}: /auth/token returned no token")
+        raise ChannelAuthError(f"youzan shop {shop.shop_id}: /auth/token returned no token")
     return token
 
 
@@ -96,5 +97,7 @@ def _raise(method: str, code: object, message: object) -> None:
     if code in THROTTLE_CODES:
         raise RateLimitedError(text)
     if code in AUTH_CODES:
-        raise YouzanAuthError(text)
-    raise UpstreamError(text) if isinstance(code, int) and code >= 500 else RuntimeError(text)
+        raise ChannelAuthError(text)
+    if isinstance(code, int) and code >= 500:
+        raise UpstreamError(text)
+    raise ChannelPayloadError(text)

@@ -40,7 +40,7 @@ def map_order(info: Mapping[str, Any], path: str = "full_order_info") -> Order:
         channel_order_id=r.ident(r.req(order_info, "tid", where), f"{where}.tid"),
         status=status,
         channel_status=channel_status,
-        created_at=_created(order_info, where),
+        created_at=r.shanghai_time(r.req(order_info, "created", where), f"{where}.created"),
         paid_at=paid_at,
         buyer_id=_buyer(info.get("buyer_info"), f"{path}.buyer_info"),
         receiver=_receiver(info.get("address_info"), f"{path}.address_info"),
@@ -52,13 +52,6 @@ def map_order(info: Mapping[str, Any], path: str = "full_order_info") -> Order:
         remark=_remark(info.get("remark_info"), f"{path}.remark_info"),
         invoice=_invoice(order_info.get("order_extra"), f"{where}.order_extra"),
     )
-
-
-def _created(order_info: Mapping[str, Any], where: str) -> Any:
-    created = r.optional_shanghai_time(r.req(order_info, "created", where), f"{where}.created")
-    if created is None:
-        raise ChannelPayloadError(f"{where}.created: missing")
-    return created
 
 
 def _status(order_info: Mapping[str, Any], word: str, presale: bool, deposit_fen: int | None,

@@ -17,11 +17,10 @@ from core.errors import InvalidOrderError, UnknownStatusError
 from core.privacy import needs_decryption
 from core.states import OrderState as S
 from integrations.channels import douyin
-from integrations.channels.base import ChannelPayloadError, ShopCredentials
+from integrations.channels.base import ChannelAuthError, ChannelPayloadError, ShopCredentials
 from integrations.channels.douyin import api
 from integrations.channels.douyin.signing import param_json
 from integrations.channels.douyin.statuses import ORDER_STATUS
-from integrations.channels.tdp_common import ChannelAuthError
 from tests.fakes.channels import douyin as fake
 
 DATA = Path(__file__).parents[2] / "data" / "channels" / "douyin"

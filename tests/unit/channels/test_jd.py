@@ -17,8 +17,8 @@ from core.order import InvoiceKind
 from core.privacy import needs_decryption
 from core.states import OrderState
 from integrations.channels import jd
-from integrations.channels.base import ChannelPayloadError, ShopCredentials
-from integrations.channels.jd.api import JdAuthError, build_request, fetch_since
+from integrations.channels.base import ChannelAuthError, ChannelPayloadError, ShopCredentials
+from integrations.channels.jd.api import build_request, fetch_since
 from integrations.channels.jd.signing import sign
 from tests.fakes.channels.jd import FakeJos, push_body
 
@@ -189,6 +189,6 @@ async def test_fetch_since_against_fake_jos_with_throttle() -> None:
             assert len(ids) == len(set(ids)) == 250 - 250 // 4
             assert fake.calls[0]["start_date"] == "2026-01-05 10:00:00"
             bad = ShopCredentials("jd", "10086123", "key", "secret", "expired", shop.api_base)
-            with pytest.raises(JdAuthError):
+            with pytest.raises(ChannelAuthError):
                 _ = [p async for p in fetch_since(session, bad, utc(2026, 1, 5),
                                                   utc(2026, 1, 6))]

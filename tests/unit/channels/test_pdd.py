@@ -18,7 +18,7 @@ from core.order import InvoiceKind
 from core.privacy import needs_decryption
 from core.states import OrderState as S
 from integrations.channels import pdd
-from integrations.channels.base import ChannelPayloadError, ShopCredentials
+from integrations.channels.base import ChannelAuthError, ChannelPayloadError, ShopCredentials
 from integrations.channels.pdd import api
 from integrations.channels.pdd.statuses import (
     CONFIRM_STATUS,
@@ -26,7 +26,6 @@ from integrations.channels.pdd.statuses import (
     REFUND_STATUS,
     STEP_TRADE_STATUS,
 )
-from integrations.channels.tdp_common import ChannelAuthError
 from tests.fakes.channels import pdd as fake
 
 DATA = Path(__file__).parents[2] / "data" / "channels" / "pdd"

@@ -17,10 +17,9 @@ from core.order import InvoiceKind
 from core.privacy import needs_decryption
 from core.states import OrderState as S
 from integrations.channels import taobao
-from integrations.channels.base import ChannelPayloadError, ShopCredentials
+from integrations.channels.base import ChannelAuthError, ChannelPayloadError, ShopCredentials
 from integrations.channels.taobao import api
 from integrations.channels.taobao.statuses import TRADE_STATUS
-from integrations.channels.tdp_common import ChannelAuthError
 from tests.fakes.channels import taobao as fake
 
 DATA = Path(__file__).parents[2] / "data" / "channels" / "taobao"

@@ -17,8 +17,8 @@ from core.errors import InvalidOrderError, UnknownStatusError
 from core.privacy import needs_decryption
 from core.states import OrderState
 from integrations.channels import wechat_shop
-from integrations.channels.base import ChannelPayloadError, ShopCredentials
-from integrations.channels.wechat_shop.api import WechatShopAuthError, fetch_since
+from integrations.channels.base import ChannelAuthError, ChannelPayloadError, ShopCredentials
+from integrations.channels.wechat_shop.api import fetch_since
 from integrations.channels.wechat_shop.signing import decrypt, encrypt, msg_signature
 from tests.fakes.channels.wechat_shop import FakeWechatShop, encrypted_push
 
@@ -172,5 +172,5 @@ async def test_fetch_since_against_fake_with_throttle_and_big_ids() -> None:
             assert ids[0] == "3705115058471208928" and len(ids) == len(set(ids)) == 121
             assert fake.calls[0]["update_time_range"]["start_time"] == 1767579600
             bad = ShopCredentials("wechat_shop", "shop1", "wxappid", "secret", "stale", base)
-            with pytest.raises(WechatShopAuthError):
+            with pytest.raises(ChannelAuthError):
                 _ = [p async for p in fetch_since(session, bad, utc(2026, 1, 5), utc(2026, 1, 6))]

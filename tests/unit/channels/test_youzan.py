@@ -18,8 +18,8 @@ from core.order import InvoiceKind
 from core.privacy import needs_decryption
 from core.states import OrderState
 from integrations.channels import youzan
-from integrations.channels.base import ChannelPayloadError, ShopCredentials
-from integrations.channels.youzan.api import YouzanAuthError, fetch_since
+from integrations.channels.base import ChannelAuthError, ChannelPayloadError, ShopCredentials
+from integrations.channels.youzan.api import fetch_since
 from integrations.channels.youzan.signing import push_sign, sign_request, token_request
 from tests.fakes.channels.youzan import FakeYouzan, push_body
 
@@ -134,7 +134,7 @@ def test_malformed_payload_names_the_path(mutate: Any, error: type[Exception], p
 
 
 def test_garbage_and_error_envelopes_are_payload_errors() -> None:
-    with pytest.raises(ChannelPayloadError, match="not valid JSON"):
+    with pytest.raises(ChannelPayloadError, match="not JSON"):
         youzan.parse(b"{not json")
     with pytest.raises(ChannelPayloadError, match="4203"):
         youzan.parse({"gw_err_resp": {"err_code": 4203, "err_msg": "token无效"}})
@@ -206,5 +206,5 @@ async def test_fetch_since_window_excludes_and_bad_token_is_auth_error() -> None
                                                   utc(2026, 1, 3, 2, 59, 59))]
             assert sum(len(p) for p in pages) == 2  # updated 10:01 and 10:04 Beijing time
             bad = ShopCredentials("youzan", "13027865", "cid", "secret", "revoked", base)
-            with pytest.raises(YouzanAuthError):
+            with pytest.raises(ChannelAuthError):
                 _ = [p async for p in fetch_since(session, bad, utc(2026, 1, 3), utc(2026, 1, 4))]
