@@ -46,13 +46,13 @@ class MemoryInbox:
         self._arrived = asyncio.Event()
 
     async def put(self, envelope: Envelope) -> bool:
-        now = self._clock()
+        now, text = self._clock(), dump_payload(envelope.payload)
         if self._seen.get(envelope.dedup_key, -1.0) > now:
             return False
         self._seen[envelope.dedup_key] = now + self._ttl
         message_id = str(next(self._ids))
         stored = replace(envelope, payload={}, attempts=0, id=message_id)
-        self._messages[message_id] = _Message(stored, dump_payload(envelope.payload))
+        self._messages[message_id] = _Message(stored, text)
         self._ready.append(message_id)
         self._arrived.set()
         return True
