@@ -9,6 +9,7 @@ import time
 from datetime import UTC, datetime
 
 from bench.common import Figure, postgres_database, sqlite_database
+from core.ingest import Arrival
 from core.order import Order
 from handlers.ingest_order import IngestOrders, ingest_orders
 from storage.db import create_engine, session_factory
@@ -30,7 +31,8 @@ async def upsert_rate(url: str) -> float:
 
         async def worker(mine: list[list[Order]]) -> None:
             for batch in mine:
-                result = await ingest_orders(IngestOrders(batch, "bench", at),
+                arrivals = [Arrival(order, "bench") for order in batch]
+                result = await ingest_orders(IngestOrders(arrivals, at),
                                              lambda: SqlUnitOfWork(sessions))
                 assert len(result.outcomes) == len(batch)
 

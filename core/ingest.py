@@ -13,16 +13,25 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
-from core.errors import DomainError
 from core.events import ChainHead, OrderEvent, append_event, canonical_json
 from core.order import Order, to_canonical
-from core.states import reconcile
+from core.states import OrderState, reconcile
 
 
 class IngestKind(StrEnum):
     CREATED = "created"
     UPDATED = "updated"
     UNCHANGED = "unchanged"
+
+
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    """One order as it arrived: from where (``webhook:taobao``, ``poll:jd``, ``cli``) and the
+    hash of the raw payload kept as its snapshot (价格快照), linked from the event it causes."""
+
+    order: Order
+    source: str
+    snapshot: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,91 +62,47 @@ def content_hash(order: Order) -> str:
     return hashlib.sha256(canonical_json(doc).encode("utf-8")).hexdigest()
 
 
-def ingest(
-    incoming: Order, stored: StoredOrder | None, *, at: datetime, source: str
-) -> IngestResult:
-    """Decide what storing ``incoming`` means. Raises on an impossible status move."""
+def ingest(arrival: Arrival, stored: StoredOrder | None, *, at: datetime) -> IngestResult:
+    """Decide what storing an arrived order means. Raises on an impossible status move."""
+    incoming = arrival.order
+    evidence: dict[str, object] = {"snapshot": arrival.snapshot} if arrival.snapshot else {}
     if stored is None:
-        event = append_event(
-            ChainHead(), incoming.key, at=at, actor=source, kind="ingested",
-            data={"status": incoming.status.value, "content_hash": content_hash(incoming)},
-        )  # fmt: skip
+        data = {"status": incoming.status.value, "content_hash": content_hash(incoming)}
+        event = append_event(ChainHead(), incoming.key, at=at, actor=arrival.source,
+                             kind="ingested", data=data | evidence)
         return IngestResult(IngestKind.CREATED, incoming, (event,))
     steps = reconcile(stored.order.status, incoming.status, stored.holds)
     merged = replace(incoming, status=steps[-1] if steps else stored.order.status)
     changed = changed_fields(stored.order, merged)
     events: list[OrderEvent] = []
-    head = stored.head
     if changed:
-        data: dict[str, object] = {"changed": changed, "content_hash": content_hash(merged)}
-        events.append(append_event(head, merged.key, at=at, actor=source, kind="updated",
-                                   data=data))
-        head = events[-1].head
-    source_state = stored.order.status
+        update: dict[str, object] = {"changed": changed, "content_hash": content_hash(merged)}
+        events.append(append_event(stored.head, merged.key, at=at, actor=arrival.source,
+                                   kind="updated", data=update | evidence))
+    head = events[-1].head if events else stored.head
+    events += _state_events(head, stored.order, merged, steps, at, arrival.source)
+    if not events:
+        return IngestResult(IngestKind.UNCHANGED, stored.order, ())
+    return IngestResult(IngestKind.UPDATED, merged, tuple(events))
+
+
+def _state_events(
+    head: ChainHead, before: Order, after: Order, steps: tuple[OrderState, ...], at: datetime,
+    actor: str,
+) -> list[OrderEvent]:
+    """One ``state_changed`` event per step, so the trace shows every state passed through."""
+    events: list[OrderEvent] = []
+    source = before.status
     for step in steps:
-        data = {"from": source_state.value, "to": step.value, "via": "channel",
-                "channel_status": incoming.channel_status}
-        events.append(append_event(head, merged.key, at=at, actor=source,
-                                   kind="state_changed", data=data))
-        head, source_state = events[-1].head, step
-    kind = IngestKind.UPDATED if events else IngestKind.UNCHANGED
-    return IngestResult(kind, merged if events else stored.order, tuple(events))
+        data = {"from": source.value, "to": step.value, "via": "channel",
+                "channel_status": after.channel_status}
+        events.append(append_event(head, after.key, at=at, actor=actor, kind="state_changed",
+                                   data=data))
+        head, source = events[-1].head, step
+    return events
 
 
 def changed_fields(old: Order, new: Order) -> list[str]:
     """Top-level canonical fields that differ, excluding status."""
     before, after = to_canonical(old), to_canonical(new)
     return [name for name in after if name != "status" and before[name] != after[name]]
-
-
-@dataclass(frozen=True, slots=True)
-class Rejected:
-    """An incoming order that could not be applied (impossible status move, held order)."""
-
-    order: Order
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class BatchOutcome:
-    """Per order key, what a batch did: the final order and every event to append."""
-
-    key: str
-    created: bool
-    order: Order
-    events: tuple[OrderEvent, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class BatchResult:
-    outcomes: tuple[BatchOutcome, ...]
-    kinds: tuple[IngestKind, ...]  # one per accepted incoming order, in arrival order
-    rejected: tuple[Rejected, ...]
-
-
-def ingest_batch(
-    incoming: list[Order], stored: dict[str, StoredOrder], *, at: datetime, source: str
-) -> BatchResult:
-    """``ingest`` each order in arrival order; a key seen twice in one batch folds into one
-    outcome (created-then-updated keeps ``created``). Domain errors reject only that order."""
-    current = dict(stored)
-    outcomes: dict[str, BatchOutcome] = {}
-    kinds: list[IngestKind] = []
-    rejected: list[Rejected] = []
-    for order in incoming:
-        try:
-            result = ingest(order, current.get(order.key), at=at, source=source)
-        except DomainError as error:
-            rejected.append(Rejected(order, str(error)))
-            continue
-        kinds.append(result.kind)
-        if result.kind is IngestKind.UNCHANGED:
-            continue
-        before = outcomes.get(order.key)
-        created = before.created if before else result.kind is IngestKind.CREATED
-        events = (before.events if before else ()) + result.events
-        outcomes[order.key] = BatchOutcome(order.key, created, result.order, events)
-        holds = current[order.key].holds if order.key in current else ()
-        version = current[order.key].version if order.key in current else 0
-        current[order.key] = StoredOrder(result.order, events[-1].head, holds, version)
-    return BatchResult(tuple(outcomes.values()), tuple(kinds), tuple(rejected))

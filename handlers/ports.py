@@ -7,9 +7,10 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Protocol
 
+from core.batch import BatchOutcome
 from core.events import OrderEvent
 from core.inbox import Envelope as Envelope
-from core.ingest import BatchOutcome, StoredOrder
+from core.ingest import StoredOrder
 from core.order import Order
 
 
@@ -59,6 +60,8 @@ class OrderRepository(Protocol):
     async def get(self, key: str) -> StoredOrder | None: ...
 
     async def save_batch(self, outcomes: Sequence[BatchOutcome], *, at: datetime) -> None: ...
+
+    async def duplicate_candidates(self, orders: Iterable[Order]) -> list[Order]: ...
 
     async def save_change(
         self, stored: StoredOrder, order: Order, events: Sequence[OrderEvent], *, at: datetime

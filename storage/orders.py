@@ -18,9 +18,11 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.anomalies import Anomaly
+from core.batch import BatchOutcome
 from core.errors import ConcurrencyError
 from core.events import ChainHead, OrderEvent
-from core.ingest import BatchOutcome, StoredOrder
+from core.fingerprint import duplicate_probe_keys
+from core.ingest import StoredOrder
 from core.order import Order
 from storage.bulk import allocate_ids, bulk_insert, is_postgres
 from storage.mapping import event_values, line_values, order_values, to_anomaly, to_event, to_order
@@ -103,7 +105,7 @@ class SqlOrderRepository:
         return self._ids[key]
 
     async def save_batch(self, outcomes: Sequence[BatchOutcome], *, at: datetime) -> None:
-        """Write what ``core.ingest.ingest_batch`` decided: rows, lines and events."""
+        """Write what ``core.batch.ingest_batch`` decided: rows, lines, events, anomalies."""
         created = [o for o in outcomes if o.created]
         changed = [o for o in outcomes if not o.created]
         await self._insert_orders(created, at)
@@ -111,6 +113,20 @@ class SqlOrderRepository:
         await self._replace_lines(created, changed)
         rows = [event_values(self._ids[o.key], e) for o in outcomes for e in o.events]
         await bulk_insert(self._session, events_t, rows)
+        for anomaly in (a for o in outcomes for a in o.anomalies):
+            await self.add_anomaly(anomaly)
+
+    async def duplicate_candidates(self, orders: Iterable[Order]) -> list[Order]:
+        """Stored orders sharing a duplicate-key bucket with any of ``orders`` (candidates
+        only: ``core.fingerprint.is_suspected_duplicate`` makes the exact check)."""
+        keys = sorted({k for order in orders for k in duplicate_probe_keys(order)})
+        if not keys:
+            return []
+        query = select(orders_t).where(_one_of(self._session, orders_t.c.dup_key, keys))
+        rows = (await self._session.execute(query)).all()
+        by_id = {row.id: row for row in rows}
+        lines = await self._lines(by_id)
+        return [to_order(row, lines.get(row.id, [])) for row in rows]
 
     async def _insert_orders(self, created: Sequence[BatchOutcome], at: datetime) -> None:
         if not created:

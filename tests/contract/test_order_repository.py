@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from core.anomalies import AnomalyCode, open_anomaly
 from core.errors import ConcurrencyError
 from core.events import append_event, verify_chain
-from core.ingest import IngestKind
+from core.ingest import Arrival, IngestKind
 from core.order import OrderLine, to_canonical
 from core.states import OrderState
 from handlers.ingest_order import IngestOrders, ingest_orders
@@ -26,7 +26,12 @@ AT = T0 + timedelta(hours=1)
 
 
 async def ingest(new_uow: UowFactory, *orders, at=AT, source="test"):  # type: ignore[no-untyped-def]
-    return await ingest_orders(IngestOrders(list(orders), source, at), new_uow)
+    arrivals = [Arrival(order, source) for order in orders]
+    return await ingest_orders(IngestOrders(arrivals, at), new_uow)
+
+
+def kinds(result) -> tuple[IngestKind, ...]:  # type: ignore[no-untyped-def]
+    return tuple(kind for _, kind in result.kinds)
 
 
 async def count(engine: AsyncEngine, table: str) -> int:
@@ -42,7 +47,7 @@ async def stored(new_uow: UowFactory, key: str):  # type: ignore[no-untyped-def]
 async def test_new_order_round_trips_exactly(new_uow: UowFactory, engine: AsyncEngine) -> None:
     order = make_order(1)
     result = await ingest(new_uow, order)
-    assert result.kinds == (IngestKind.CREATED,)
+    assert kinds(result) == (IngestKind.CREATED,)
     loaded, events = await stored(new_uow, order.key)
     assert loaded is not None
     assert to_canonical(loaded.order) == to_canonical(order)
@@ -56,7 +61,7 @@ async def test_same_order_twice_is_a_no_op(new_uow: UowFactory, engine: AsyncEng
     order = make_order(2)
     await ingest(new_uow, order)
     second = await ingest(new_uow, order)
-    assert second.kinds == (IngestKind.UNCHANGED,)
+    assert kinds(second) == (IngestKind.UNCHANGED,)
     assert await count(engine, "orders") == 1
     assert await count(engine, "order_events") == 1
 
@@ -66,7 +71,7 @@ async def test_update_in_place_appends_events(new_uow: UowFactory, engine: Async
     await ingest(new_uow, order)
     newer = replace(order, status=OrderState.PAID, paid_at=order.created_at, remark="尽快发货")
     result = await ingest(new_uow, newer)
-    assert result.kinds == (IngestKind.UPDATED,)
+    assert kinds(result) == (IngestKind.UPDATED,)
     loaded, events = await stored(new_uow, order.key)
     assert loaded is not None and loaded.order.status is OrderState.PAID
     assert loaded.order.remark == "尽快发货"
@@ -92,7 +97,7 @@ async def test_changed_lines_are_replaced(new_uow: UowFactory, engine: AsyncEngi
 async def test_a_key_twice_in_one_batch_folds(new_uow: UowFactory, engine: AsyncEngine) -> None:
     order = make_order(5, status=OrderState.PENDING_PAYMENT)
     result = await ingest(new_uow, order, replace(order, status=OrderState.PAID), order)
-    assert result.kinds == (IngestKind.CREATED, IngestKind.UPDATED, IngestKind.UNCHANGED)
+    assert kinds(result) == (IngestKind.CREATED, IngestKind.UPDATED, IngestKind.UNCHANGED)
     loaded, events = await stored(new_uow, order.key)
     assert loaded is not None and loaded.order.status is OrderState.PAID
     assert [e.seq for e in events] == [1, 2]
@@ -106,7 +111,7 @@ async def test_impossible_move_goes_to_dead_letters(
     cancelled = make_order(6, status=OrderState.CANCELLED)
     await ingest(new_uow, cancelled)
     result = await ingest(new_uow, replace(cancelled, status=OrderState.IN_TRANSIT), make_order(7))
-    assert result.kinds == (IngestKind.CREATED,)
+    assert kinds(result) == (IngestKind.CREATED,)
     assert "illegal transition cancelled -> in_transit" in result.rejected[0].reason
     async with new_uow() as uow:
         letters = await uow.dead_letters.list()
@@ -126,7 +131,7 @@ async def test_a_held_order_does_not_advance_but_may_cancel(new_uow: UowFactory)
     blocked = await ingest(new_uow, replace(order, status=OrderState.IN_TRANSIT))
     assert "held by ADDRESS_MISSING" in blocked.rejected[0].reason
     allowed = await ingest(new_uow, replace(order, status=OrderState.CANCELLED))
-    assert allowed.kinds == (IngestKind.UPDATED,)
+    assert kinds(allowed) == (IngestKind.UPDATED,)
     loaded, _ = await stored(new_uow, order.key)
     assert loaded is not None and loaded.holds == ("ADDRESS_MISSING",)
 
@@ -160,8 +165,8 @@ async def test_concurrent_first_ingests_store_one_row(
 ) -> None:
     order = make_order(10)
     results = await asyncio.gather(*(ingest(new_uow, order) for _ in range(4)))
-    kinds = sorted(k for r in results for k in r.kinds)
-    assert kinds == ["created", "unchanged", "unchanged", "unchanged"]
+    found = sorted(k for r in results for _, k in r.kinds)
+    assert found == ["created", "unchanged", "unchanged", "unchanged"]
     assert await count(engine, "orders") == 1
     assert await count(engine, "order_events") == 1
 
@@ -203,3 +208,23 @@ async def test_ids_beyond_float_precision_are_kept(new_uow: UowFactory) -> None:
     await ingest(new_uow, order)
     loaded, _ = await stored(new_uow, f"taobao:{big}")
     assert loaded is not None and loaded.order.channel_order_id == big
+
+
+async def test_suspected_duplicate_across_channels_is_recorded(
+    new_uow: UowFactory, engine: AsyncEngine
+) -> None:
+    first = make_order(20, channel="taobao")
+    await ingest(new_uow, first)
+    twin = make_order(20, channel="youzan", channel_order_id="E2026111100001",
+                      created_at=first.created_at + timedelta(seconds=170))
+    await ingest(new_uow, twin, make_order(21, channel="youzan"))
+    async with new_uow() as uow:
+        flagged = await uow.orders.anomalies(twin.key)
+        clean = await uow.orders.anomalies(first.key)
+        stored_twin = await uow.orders.get(twin.key)
+    assert [(a.code.value, a.data["other"]) for a in flagged] == [
+        ("SUSPECTED_DUPLICATE", first.key)]
+    assert clean == []
+    assert stored_twin is not None and stored_twin.holds == ("SUSPECTED_DUPLICATE",)
+    assert stored_twin.head.seq == 2
+    assert await count(engine, "anomalies") == 1

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
+from core.ingest import Arrival
 from core.states import OrderState
 from handlers.ingest_order import IngestOrders, ingest_orders
 from storage.db import create_engine, session_factory
@@ -23,7 +24,8 @@ async def seed(url: str) -> str:
     order = make_order(42, status=OrderState.PENDING_PAYMENT, paid_at=None)
     for step in (order, replace(order, status=OrderState.PAID, paid_at=T0),
                  replace(order, status=OrderState.PAID, paid_at=T0, remark="周末送")):
-        await ingest_orders(IngestOrders([step], "webhook:taobao", T0 + timedelta(hours=1)),
+        await ingest_orders(IngestOrders([Arrival(step, "webhook:taobao")],
+                                         T0 + timedelta(hours=1)),
                             lambda: SqlUnitOfWork(sessions))
     await engine.dispose()
     return order.channel_order_id

@@ -1,0 +1,111 @@
+"""A batch of arrivals, decided at once: what ingestion workers call for every inbox batch.
+
+Folds repeated keys, rejects only the orders the domain refuses, and looks for cross-channel
+suspected duplicates among the new orders (against stored candidates and each other). A
+suspected duplicate opens ``SUSPECTED_DUPLICATE`` on the order that arrived *second*: the first
+may already be in fulfilment, and holding the second is what stops a double shipment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from core.anomalies import Anomaly, AnomalyCode, open_anomaly
+from core.errors import DomainError
+from core.events import OrderEvent, append_event
+from core.fingerprint import is_suspected_duplicate
+from core.ingest import Arrival, IngestKind, StoredOrder, ingest
+from core.order import Order
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """An arrival that could not be applied (impossible status move, held order)."""
+
+    arrival: Arrival
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class BatchOutcome:
+    """Per order key, what a batch did: the final order, its new anomalies, every event."""
+
+    key: str
+    created: bool
+    order: Order
+    events: tuple[OrderEvent, ...]
+    anomalies: tuple[Anomaly, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    outcomes: tuple[BatchOutcome, ...]
+    kinds: tuple[tuple[Arrival, IngestKind], ...]  # accepted arrivals, in arrival order
+    rejected: tuple[Rejected, ...]
+
+
+def ingest_batch(
+    arrivals: Sequence[Arrival],
+    stored: dict[str, StoredOrder],
+    *,
+    at: datetime,
+    candidates: Iterable[Order] = (),
+) -> BatchResult:
+    """``ingest`` every arrival in order, then flag suspected duplicates among new orders.
+
+    ``candidates`` are stored orders whose duplicate key matches a probe key of an arrival
+    (the repository finds them by index); exact matching happens here.
+    """
+    current = dict(stored)
+    outcomes: dict[str, BatchOutcome] = {}
+    kinds: list[tuple[Arrival, IngestKind]] = []
+    rejected: list[Rejected] = []
+    for arrival in arrivals:
+        key = arrival.order.key
+        try:
+            result = ingest(arrival, current.get(key), at=at)
+        except DomainError as error:
+            rejected.append(Rejected(arrival, str(error)))
+            continue
+        kinds.append((arrival, result.kind))
+        if result.kind is IngestKind.UNCHANGED:
+            continue
+        before = outcomes.get(key)
+        created = before.created if before else result.kind is IngestKind.CREATED
+        events = (before.events if before else ()) + result.events
+        outcomes[key] = BatchOutcome(key, created, result.order, events)
+        previous = current.get(key)
+        current[key] = StoredOrder(result.order, events[-1].head,
+                                   previous.holds if previous else (),
+                                   previous.version if previous else 0)
+    flagged = _flag_duplicates(list(outcomes.values()), list(candidates), at)
+    return BatchResult(tuple(flagged), tuple(kinds), tuple(rejected))
+
+
+def _flag_duplicates(
+    outcomes: list[BatchOutcome], candidates: list[Order], at: datetime
+) -> list[BatchOutcome]:
+    seen = [c for c in candidates if c.key not in {o.key for o in outcomes}]
+    result: list[BatchOutcome] = []
+    for outcome in outcomes:
+        twin = next((o for o in seen if is_suspected_duplicate(outcome.order, o)), None)
+        if outcome.created and twin is not None:
+            outcome = _open_duplicate(outcome, twin, at)
+        if outcome.created:
+            seen.append(outcome.order)
+        result.append(outcome)
+    return result
+
+
+def _open_duplicate(outcome: BatchOutcome, twin: Order, at: datetime) -> BatchOutcome:
+    reason = (f"同一买家在 {twin.channel} 的订单 {twin.channel_order_id} 与本单商品相同，"
+              f"下单时间相差 {abs(outcome.order.created_at - twin.created_at).seconds} 秒")
+    anomaly = open_anomaly(outcome.key, AnomalyCode.SUSPECTED_DUPLICATE, at=at, reason=reason,
+                           data={"other": twin.key})
+    event = append_event(outcome.events[-1].head, outcome.key, at=at, actor="system",
+                         kind="anomaly_opened",
+                         data={"code": anomaly.code.value, "other": twin.key, "blocking": True})
+    return BatchOutcome(outcome.key, outcome.created, outcome.order, (*outcome.events, event),
+                        (*outcome.anomalies, anomaly))
