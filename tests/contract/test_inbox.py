@@ -15,8 +15,10 @@ import pytest
 from core.inbox import Envelope
 from handlers.ports import Inbox, InboxConsumer
 from storage.inbox.memory import MemoryInbox
+from storage.inbox.redis_streams import RedisStreamsInbox
+from tests.redis_support import redis_for_test
 
-BACKENDS = ["memory"]
+BACKENDS = ["memory", "redis"]
 T = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
 IDLE_MS = 60
 
@@ -34,6 +36,11 @@ def envelope(n: int, **payload: object) -> Envelope:
 async def inbox(request: pytest.FixtureRequest) -> AsyncIterator[Queue]:
     if request.param == "memory":
         yield MemoryInbox()
+    elif request.param == "redis":
+        async with redis_for_test() as (client, prefix):
+            inbox = RedisStreamsInbox(client, prefix=prefix)
+            await inbox.setup()
+            yield inbox
 
 
 async def put_all(inbox: Queue, *envelopes: Envelope) -> list[bool]:
