@@ -9,8 +9,9 @@ generated SDK models, see tests/data/channels/douyin/SOURCES.md):
 * a bare shop order (``order_id`` + ``sku_order_list``).
 
 A message-push body (a JSON array of ``{"tag", "msg_id", "data"}``) carries only ids and a
-status, never the order, so ``parse`` refuses it with a clear reason; ``push_order_ids`` gives
-the ids to fetch with order.orderDetail instead. Amounts are integer fen, times unix seconds.
+status, never the order, so ``parse`` refuses it with a clear reason; ``parse_push`` gives
+the ids to fetch with order.orderDetail (``api.fetch_orders``) instead. Amounts are integer
+fen, times unix seconds.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from core.errors import UnknownStatusError
 from core.order import Order, OrderLine, Receiver
 from core.privacy import is_protected
 from core.states import OrderState
-from integrations.channels.base import ChannelPayloadError
+from integrations.channels.base import ChannelPayloadError, PushContent, WebhookRequest
 from integrations.channels.douyin.statuses import AFTER_SALE_OPEN, PRESALE_TRADE_TYPE, statuses
 from integrations.channels.payload import (
     arr,
@@ -47,19 +48,19 @@ _AFTER_SALE_FROM = frozenset({
 def parse(payload: Any) -> list[Order]:
     doc = load_json(payload)
     if isinstance(doc, list):
-        raise ChannelPayloadError("$: a 抖店 push message carries no order; use "
-                                  "push_order_ids() and fetch order.orderDetail")
+        raise ChannelPayloadError("$: a 抖店 push message carries only order ids; parse_push() "
+                                  "gives them to fetch with order.orderDetail")
     return [map_order(order, path) for order, path in _orders(obj(doc, "$"))]
 
 
-def push_order_ids(payload: Any) -> list[str]:
-    """Shop order ids (``p_id``) named by a message-push body, exact."""
-    messages = arr(load_json(payload), "$")
+def parse_push(request: WebhookRequest, secret: str) -> PushContent:
+    """The shop order ids (``p_id``, exact, each once) a message-push body names."""
+    messages = arr(load_json(request.body), "$")
     ids = []
     for i, message in enumerate(messages):
         data = load_json(obj(message, f"$[{i}]").get("data"))
         ids.append(ident(obj(data, f"$[{i}].data").get("p_id"), f"$[{i}].data.p_id"))
-    return ids
+    return PushContent(order_ids=tuple(dict.fromkeys(ids)))
 
 
 def _orders(doc: Mapping[str, Any]) -> list[tuple[Mapping[str, Any], str]]:

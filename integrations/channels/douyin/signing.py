@@ -23,6 +23,8 @@ import hmac
 import json
 from collections.abc import Mapping
 
+from integrations.channels.base import WebhookRequest
+
 SIGN_METHODS = ("md5", "hmac-sha256")
 
 
@@ -51,18 +53,11 @@ def sign_push(app_key: str, body: bytes, secret: str, sign_method: str = "md5") 
     return hashlib.md5(data).hexdigest()  # noqa: S324 (the platform's algorithm)
 
 
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    for key, value in headers.items():
-        if key.lower() == name:
-            return value
-    return None
-
-
-def verify_webhook(headers: Mapping[str, str], body: bytes, secret: str) -> bool:
+def verify_webhook(request: WebhookRequest, secret: str) -> bool:
     """True when ``event-sign`` matches ``app-id`` + body + secret."""
-    given, app_key = _header(headers, "event-sign"), _header(headers, "app-id")
+    given, app_key = request.header("event-sign"), request.header("app-id")
     if not given or not app_key or not secret:
         return False
-    method = (_header(headers, "sign-method") or "md5").lower()
-    expected = sign_push(app_key, body, secret, method)
+    method = (request.header("sign-method") or "md5").lower()
+    expected = sign_push(app_key, request.body, secret, method)
     return hmac.compare_digest(expected.encode(), given.strip().lower().encode())

@@ -6,7 +6,8 @@
 * ``jingdong.pop.order.get``: ``{"jingdong_pop_order_get_responce": {"code": "0",
   "orderDetailInfo": {"apiResult": {...}, "orderInfo": {...}}}}``.
 * A push (see ``signing``): form fields with ``jd_param_json`` holding an order object, or only
-  ``{"orderId": ...}`` (then there is nothing to map yet and ``[]`` is returned).
+  ``{"orderId": ...}``: then ``parse`` refuses it and ``parse_push`` gives the id to fetch with
+  ``jingdong.pop.order.get`` (``api.fetch_orders``).
 * A bare order object (``{"orderId", "orderState", ...}``).
 """
 
@@ -18,7 +19,7 @@ from urllib.parse import parse_qsl
 
 from core.order import Order
 from integrations.channels import payload as r
-from integrations.channels.base import ChannelPayloadError
+from integrations.channels.base import ChannelPayloadError, PushContent, WebhookRequest
 from integrations.channels.jd.mapping import map_order
 
 SEARCH = "jingdong_pop_order_search_responce"
@@ -37,8 +38,21 @@ def parse(payload: object) -> list[Order]:
     if GET in doc:
         return _get(r.obj(doc[GET], f"$.{GET}"), f"$.{GET}")
     if "jd_param_json" in doc:
-        return _push(doc["jd_param_json"])
+        return _full_orders(_push(doc["jd_param_json"]), "$.jd_param_json")
     return [map_order(doc, "$")]
+
+
+def parse_push(request: WebhookRequest, secret: str) -> PushContent:
+    """The order a verified push carries, or its id when the push names only ``orderId``."""
+    doc = r.obj(_load(request.body), "$")
+    return _push(r.req(doc, "jd_param_json", "$"))
+
+
+def _full_orders(content: PushContent, path: str) -> list[Order]:
+    if content.order_ids:
+        raise ChannelPayloadError(f"{path}: carries only order id {content.order_ids[0]}; "
+                                  "fetch it with jingdong.pop.order.get")
+    return list(content.orders)
 
 
 def _load(payload: object) -> Any:
@@ -74,8 +88,9 @@ def _check_api_result(body: Mapping[str, Any], path: str) -> None:
                                   f"{api.get('chineseErrCode')}")
 
 
-def _push(value: object) -> list[Order]:
-    inner = r.obj(r.load_json(value) if isinstance(value, str) else value, "$.jd_param_json")
-    if "orderState" not in inner:
-        return []  # an id-only notice: the pipeline fetches the order with jingdong.pop.order.get
-    return [map_order(inner, "$.jd_param_json")]
+def _push(value: object) -> PushContent:
+    path = "$.jd_param_json"
+    inner = r.obj(r.load_json(value) if isinstance(value, str) else value, path)
+    if "orderState" not in inner:  # an id-only notice
+        return PushContent(order_ids=(r.ident(r.req(inner, "orderId", path), f"{path}.orderId"),))
+    return PushContent(orders=(map_order(inner, path),))

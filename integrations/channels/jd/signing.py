@@ -21,6 +21,8 @@ import hmac
 from collections.abc import Mapping
 from urllib.parse import parse_qsl
 
+from integrations.channels.base import WebhookRequest
+
 
 def sign(params: Mapping[str, str], secret: str) -> str:
     """upper(md5(secret + k1v1k2v2... + secret)) over the parameters sorted by name."""
@@ -37,10 +39,10 @@ def sign_request(params: Mapping[str, str], secret: str) -> dict[str, str]:
     return signed
 
 
-def verify_webhook(headers: Mapping[str, str], body: bytes, secret: str) -> bool:
+def verify_webhook(request: WebhookRequest, secret: str) -> bool:
     """True when the form-encoded push carries the JOS sign of its own fields."""
     try:
-        fields = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True,
+        fields = dict(parse_qsl(request.body.decode("utf-8"), keep_blank_values=True,
                                 strict_parsing=True))
     except (UnicodeDecodeError, ValueError):
         return False

@@ -6,10 +6,10 @@
 
 from __future__ import annotations
 
-from integrations.channels.pdd.mapping import parse
+from integrations.channels.pdd.mapping import parse, parse_push
 from integrations.channels.pdd.signing import sign_request, verify_webhook
 from integrations.channels.pdd.statuses import statuses
 
 name = "pdd"
 
-__all__ = ["name", "parse", "sign_request", "statuses", "verify_webhook"]
+__all__ = ["name", "parse", "parse_push", "sign_request", "statuses", "verify_webhook"]

@@ -22,6 +22,8 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 
+from integrations.channels.base import WebhookRequest
+
 
 def sign_request(params: Mapping[str, object], secret: str) -> str:
     """The ``sign`` parameter of a POP call (``params`` without ``sign``)."""
@@ -35,20 +37,14 @@ def sign_push(client_id: str, timestamp: str, body: bytes, secret: str) -> str:
     return sign_request(params, secret)
 
 
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    for key, value in headers.items():
-        if key.lower() == name:
-            return value
-    return None
-
-
-def verify_webhook(headers: Mapping[str, str], body: bytes, secret: str) -> bool:
-    given = _header(headers, "sign")
-    client_id, timestamp = _header(headers, "client-id"), _header(headers, "timestamp")
+def verify_webhook(request: WebhookRequest, secret: str) -> bool:
+    """True when the ``sign`` header is the POP md5 over client id, timestamp and body."""
+    given = request.header("sign")
+    client_id, timestamp = request.header("client-id"), request.header("timestamp")
     if not (given and client_id and timestamp and secret):
         return False
     try:
-        expected = sign_push(client_id, timestamp, body, secret)
+        expected = sign_push(client_id, timestamp, request.body, secret)
     except UnicodeDecodeError:
         return False
     return hmac.compare_digest(expected.encode(), given.strip().upper().encode())

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from integrations.channels.pos.mapping import parse_csv as parse
+from integrations.channels.pos.mapping import parse_push
 from integrations.channels.pos.signing import sign_request, verify_webhook
 from integrations.channels.pos.statuses import STATUSES
 
 name = "pos"
 statuses = STATUSES
 
-__all__ = ["name", "parse", "sign_request", "statuses", "verify_webhook"]
+__all__ = ["name", "parse", "parse_push", "sign_request", "statuses", "verify_webhook"]

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from core.order import Invoice, InvoiceKind, Order, OrderLine, Receiver
 from core.states import OrderState
 from integrations.channels import payload as r
-from integrations.channels.base import ChannelPayloadError
+from integrations.channels.base import ChannelPayloadError, PushContent, WebhookRequest
 from integrations.channels.pos.statuses import STATUSES
 
 CHANNEL = "pos"
@@ -57,6 +57,11 @@ def parse_csv(payload: object) -> list[Order]:
         receipts.setdefault(key, []).append((number, row))
     return [_receipt(key, group) for key, group in receipts.items()]
 
+
+
+def parse_push(request: WebhookRequest, secret: str) -> PushContent:
+    """An upload's body is a whole CSV export."""
+    return PushContent(orders=tuple(parse_csv(request.body)))
 
 def _receipt(key: str, group: list[tuple[int, Mapping[str, str]]]) -> Order:
     first_no, first = group[0]

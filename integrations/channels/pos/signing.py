@@ -10,7 +10,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
-from collections.abc import Mapping
+
+from integrations.channels.base import WebhookRequest
 
 REPLAY_WINDOW = 300
 
@@ -25,14 +26,13 @@ def sign_request(body: bytes, secret: str, now: float | None = None) -> dict[str
     return {"X-POS-Timestamp": timestamp, "X-POS-Signature": signature(timestamp, body, secret)}
 
 
-def verify_webhook(headers: Mapping[str, str], body: bytes, secret: str,
-                   now: float | None = None) -> bool:
-    """True for a fresh upload signed with ``secret``."""
-    h = {k.lower(): v for k, v in headers.items()}
-    timestamp, claimed = h.get("x-pos-timestamp", ""), h.get("x-pos-signature", "")
+def verify_webhook(request: WebhookRequest, secret: str) -> bool:
+    """True for an upload signed with ``secret`` less than ``REPLAY_WINDOW`` seconds before
+    (or after: clock skew) the intake received it."""
+    timestamp = request.header("x-pos-timestamp") or ""
+    claimed = request.header("x-pos-signature") or ""
     if not timestamp.isdigit() or not claimed:
         return False
-    current = time.time() if now is None else now
-    if abs(current - int(timestamp)) > REPLAY_WINDOW:
+    if abs(request.received_at.timestamp() - int(timestamp)) > REPLAY_WINDOW:
         return False
-    return hmac.compare_digest(signature(timestamp, body, secret), claimed.lower())
+    return hmac.compare_digest(signature(timestamp, request.body, secret), claimed.lower())

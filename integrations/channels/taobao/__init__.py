@@ -6,10 +6,10 @@
 
 from __future__ import annotations
 
-from integrations.channels.taobao.mapping import parse
+from integrations.channels.taobao.mapping import parse, parse_push
 from integrations.channels.taobao.signing import sign_request, verify_webhook
 from integrations.channels.taobao.statuses import statuses
 
 name = "taobao"
 
-__all__ = ["name", "parse", "sign_request", "statuses", "verify_webhook"]
+__all__ = ["name", "parse", "parse_push", "sign_request", "statuses", "verify_webhook"]

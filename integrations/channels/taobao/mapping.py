@@ -22,7 +22,7 @@ from typing import Any
 from core.errors import UnknownStatusError
 from core.order import Invoice, InvoiceKind, Order, OrderLine, Receiver
 from core.states import OrderState
-from integrations.channels.base import ChannelPayloadError
+from integrations.channels.base import ChannelPayloadError, PushContent, WebhookRequest
 from integrations.channels.payload import (
     arr,
     ident,
@@ -59,6 +59,11 @@ def parse(payload: Any) -> list[Order]:
     doc = obj(load_json(payload), "$")
     return [map_trade(trade, path) for trade, path in _trades(doc)]
 
+
+
+def parse_push(request: WebhookRequest, secret: str) -> PushContent:
+    """A verified push body carries whole orders (a response or a bare order object)."""
+    return PushContent(orders=tuple(parse(request.body)))
 
 def _trades(doc: Mapping[str, Any]) -> list[tuple[Mapping[str, Any], str]]:
     if "error_response" in doc:

@@ -14,10 +14,8 @@ For HTTP we follow the 奇门 (QiMen) protocol that TOP uses for HTTP calls *to*
 (奇门接口 "附录1 签名算法"): the system parameters (``method``, ``timestamp``, ``format``,
 ``app_key``, ``v``, ``sign_method``, ``customerId`` ...) travel in the URL query and
 ``sign = MD5(secret + sorted name+value of the query parameters except sign + body + secret)``
-in upper-case hex. Because the adapter contract passes only headers and body, the webhook
-intake must hand the *query parameters* in as the ``headers`` mapping (merging the real
-headers in too is harmless: only the 奇门 system parameter names in ``QIMEN_PARAMS`` and
-``sign`` are read).
+in upper-case hex, read from ``WebhookRequest.query`` (only the 奇门 system parameter names in
+``QIMEN_PARAMS`` and ``sign`` are read).
 """
 
 from __future__ import annotations
@@ -25,6 +23,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Mapping
+
+from integrations.channels.base import WebhookRequest
 
 SIGN_METHODS = ("md5", "hmac", "hmac-sha256")
 # 奇门 system parameters that can appear in a push URL; business parameters travel in the body.
@@ -58,13 +58,14 @@ def sign_qimen(params: Mapping[str, object], body: bytes, secret: str) -> str:
     return hashlib.md5(data).hexdigest().upper()  # noqa: S324 (the platform's algorithm)
 
 
-def verify_webhook(headers: Mapping[str, str], body: bytes, secret: str) -> bool:
-    """True when ``headers`` (the push URL's query parameters) carry a valid 奇门 ``sign``."""
-    given = headers.get("sign")
+def verify_webhook(request: WebhookRequest, secret: str) -> bool:
+    """True when the push URL's query parameters carry a valid 奇门 ``sign`` over the body."""
+    query = request.query
+    given = query.get("sign")
     if not given or not secret:
         return False
-    params = {name: headers[name] for name in QIMEN_PARAMS if name in headers}
+    params = {name: query[name] for name in QIMEN_PARAMS if name in query}
     if "timestamp" not in params or "app_key" not in params:
         return False
-    expected = sign_qimen(params, body, secret)
+    expected = sign_qimen(params, request.body, secret)
     return hmac.compare_digest(expected.encode(), given.strip().upper().encode())

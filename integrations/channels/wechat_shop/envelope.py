@@ -2,10 +2,10 @@
 
 * ``/channels/ec/order/get``: ``{"errcode": 0, "errmsg": "ok", "order": {...}}``.
 * ``/channels/ec/order/list/get``: ``{"errcode": 0, "order_id_list": [...], "next_key",
-  "has_more"}`` -- ids only, so ``parse`` returns ``[]`` and ``order_ids`` lists them.
-* A decrypted order push (``{"Event": "channels_ec_order_*", "order_info": {"order_id"}}``):
-  ids only as well. An still-encrypted push (``{"Encrypt": ...}``) is refused: decrypt it with
-  ``signing.decrypt_push`` first.
+  "has_more"}`` -- ids only, so ``parse`` refuses it with the ids in the reason.
+* An order push (``{"Encrypt": ...}``, decrypted by ``parse_push`` with the secret into
+  ``{"Event": "channels_ec_order_*", "order_info": {"order_id"}}``): ids only as well, so
+  ``parse_push`` returns them to fetch with ``/channels/ec/order/get`` (``api.fetch_orders``).
 * A bare ``order`` object.
 """
 
@@ -16,8 +16,9 @@ from typing import Any
 
 from core.order import Order
 from integrations.channels import payload as r
-from integrations.channels.base import ChannelPayloadError
+from integrations.channels.base import ChannelPayloadError, PushContent, WebhookRequest
 from integrations.channels.wechat_shop.mapping import map_order
+from integrations.channels.wechat_shop.signing import decrypt, split_secret
 
 
 def parse(payload: object) -> list[Order]:
@@ -26,8 +27,18 @@ def parse(payload: object) -> list[Order]:
     if "order" in doc:
         return [map_order(r.obj(doc["order"], "$.order"), "$.order")]
     if "order_id_list" in doc or "Event" in doc:
-        return []
+        raise ChannelPayloadError(f"$: carries only order ids ({', '.join(order_ids(doc))}); "
+                                  "fetch them with /channels/ec/order/get")
     return [map_order(doc, "$")]
+
+
+def parse_push(request: WebhookRequest, secret: str) -> PushContent:
+    """The order ids a verified push names; an encrypted body is decrypted with ``secret``."""
+    doc = r.obj(r.load_json(request.body), "$")
+    cipher = doc.get("Encrypt")
+    if isinstance(cipher, str):
+        doc = r.obj(r.load_json(decrypt(cipher, split_secret(secret)[1])[0]), "$.Encrypt")
+    return PushContent(order_ids=tuple(order_ids(doc)))
 
 
 def order_ids(payload: object) -> list[str]:

@@ -8,9 +8,8 @@ Decryption: AES-256-CBC, key = base64(EncodingAESKey + "="), IV = the key's firs
 PKCS#7 padding to 32 bytes; plaintext = 16 random bytes + 4-byte big-endian length + message +
 the receiving appid.
 
-``verify_webhook`` gets the signature inputs through ``headers``: the intake must pass the
-request's query parameters (``msg_signature``, ``timestamp``, ``nonce``) in that mapping, because
-WeChat sends them in the URL, not in headers. ``secret`` is ``"TOKEN:ENCODING_AES_KEY"`` or
+``verify_webhook`` reads the signature inputs from ``WebhookRequest.query`` (WeChat sends them
+in the URL, not in headers). ``secret`` is ``"TOKEN:ENCODING_AES_KEY"`` or
 ``"TOKEN:ENCODING_AES_KEY:APPID"`` (then the appid inside the plaintext must match).
 """
 
@@ -22,11 +21,10 @@ import hashlib
 import hmac
 import json
 import struct
-from collections.abc import Mapping
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from integrations.channels.base import ChannelPayloadError
+from integrations.channels.base import ChannelPayloadError, WebhookRequest
 
 
 def msg_signature(token: str, timestamp: str, nonce: str, encrypt: str = "") -> str:
@@ -68,19 +66,19 @@ def encrypt(message: bytes, aes_key: bytes, appid: str, random16: bytes) -> str:
     return base64.b64encode(encryptor.update(body) + encryptor.finalize()).decode()
 
 
-def decrypt_push(headers: Mapping[str, str], body: bytes, secret: str) -> bytes:
+def decrypt_push(request: WebhookRequest, secret: str) -> bytes:
     """Verify and decrypt a push; returns the plaintext JSON message. Raises on any failure."""
-    if not verify_webhook(headers, body, secret):
+    if not verify_webhook(request, secret):
         raise ChannelPayloadError("wechat_shop push: signature check failed")
     _, aes_key, _ = split_secret(secret)
-    return decrypt(_encrypt_field(body) or "", aes_key)[0]
+    return decrypt(_encrypt_field(request.body) or "", aes_key)[0]
 
 
-def verify_webhook(headers: Mapping[str, str], body: bytes, secret: str) -> bool:
+def verify_webhook(request: WebhookRequest, secret: str) -> bool:
     """True when ``msg_signature`` matches and the ciphertext decrypts for our app."""
     token, aes_key, appid = split_secret(secret)
-    q = {k.lower(): v for k, v in headers.items()}
-    cipher = _encrypt_field(body)
+    q = request.query
+    cipher = _encrypt_field(request.body)
     if cipher is None or not all(k in q for k in ("msg_signature", "timestamp", "nonce")):
         return False
     expected = msg_signature(token, q["timestamp"], q["nonce"], cipher)

@@ -6,7 +6,9 @@
 * ``youzan.trade.get`` 4.0: ``{"success", "code", "data": {"full_order_info": {...},
   "refund_order", "delivery_order", ...}}``.
 * Push message: ``{"client_id", "kdt_id", "type": "trade_TradeCreate", "status", "msg",
-  "sign", ...}`` where ``msg`` is the URL-encoded JSON of the trade.get ``data`` object.
+  "sign", ...}`` where ``msg`` is the URL-encoded JSON of the trade.get ``data`` object. A
+  trade message without the trade (``trade_TradeMemoModified`` ...) names the trade in ``id``:
+  ``parse`` refuses it, ``parse_push`` returns that id to fetch.
 * A bare ``full_order_info`` object (or ``{"full_order_info": ...}``).
 """
 
@@ -18,8 +20,11 @@ from urllib.parse import unquote_plus
 
 from core.order import Order
 from integrations.channels import payload as r
-from integrations.channels.base import ChannelPayloadError
+from integrations.channels.base import ChannelPayloadError, PushContent, WebhookRequest
 from integrations.channels.youzan.mapping import map_order
+
+# Push ``type`` prefix of the trade messages, whose ``id`` is the trade's tid (有赞 消息推送 doc).
+TRADE_MESSAGE = "trade_Trade"
 
 
 def parse(payload: object) -> list[Order]:
@@ -28,19 +33,30 @@ def parse(payload: object) -> list[Order]:
     if "gw_err_resp" in doc or doc.get("success") is False:
         raise ChannelPayloadError(f"$: an error response, not orders: {_error_text(doc)}")
     if "msg" in doc and "type" in doc:
-        return _push(doc)
+        content = _push(doc)
+        if content.order_ids:
+            raise ChannelPayloadError(f"$.msg: carries no trade, only tid {content.order_ids[0]}; "
+                                      "fetch it with youzan.trade.get")
+        return list(content.orders)
     body = doc.get("data", doc.get("response", doc))
     return _orders(r.obj(body, "$.data"), "$.data" if body is not doc else "$")
 
 
-def _push(doc: Mapping[str, Any]) -> list[Order]:
-    msg = doc["msg"]
+def parse_push(request: WebhookRequest, secret: str) -> PushContent:
+    """The trade a verified push carries, or its ``id`` (tid) when the message has none."""
+    return _push(r.obj(r.load_json(request.body), "$"))
+
+
+def _push(doc: Mapping[str, Any]) -> PushContent:
+    msg = r.req(doc, "msg", "$")
     if not isinstance(msg, str):
         raise ChannelPayloadError("$.msg: expected the URL-encoded trade JSON")
     inner = r.obj(r.load_json(unquote_plus(msg)), "$.msg")
-    if "full_order_info" not in inner:
-        return []  # a trade message without the trade (e.g. a memo change): nothing to map
-    return _orders(inner, "$.msg")
+    if "full_order_info" in inner:
+        return PushContent(orders=tuple(_orders(inner, "$.msg")))
+    if str(doc.get("type", "")).startswith(TRADE_MESSAGE):
+        return PushContent(order_ids=(r.ident(r.req(doc, "id", "$"), "$.id"),))
+    return PushContent()  # not about a trade (item, refund-only ...): nothing to store
 
 
 def _orders(body: Mapping[str, Any], path: str) -> list[Order]:

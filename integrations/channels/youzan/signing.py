@@ -19,10 +19,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping
 from typing import Any
 
-from integrations.channels.base import ChannelPayloadError
+from integrations.channels.base import ChannelPayloadError, WebhookRequest
 
 
 def split_secret(secret: str) -> tuple[str, str]:
@@ -38,14 +37,14 @@ def push_sign(client_id: str, signed: str | bytes, client_secret: str) -> str:
     return hashlib.md5(client_id.encode() + raw + client_secret.encode()).hexdigest()  # noqa: S324
 
 
-def verify_webhook(headers: Mapping[str, str], body: bytes, secret: str) -> bool:
+def verify_webhook(request: WebhookRequest, secret: str) -> bool:
     """True only for a push signed with our app's client id and secret."""
     client_id, client_secret = split_secret(secret)
-    lowered = {k.lower(): v for k, v in headers.items()}
-    if "event-sign" in lowered:
-        expected = push_sign(client_id, body, client_secret)
-        return hmac.compare_digest(expected, lowered["event-sign"].strip().lower())
-    return _verify_body_sign(body, client_id, client_secret)
+    event_sign = request.header("event-sign")
+    if event_sign is not None:
+        expected = push_sign(client_id, request.body, client_secret)
+        return hmac.compare_digest(expected, event_sign.strip().lower())
+    return _verify_body_sign(request.body, client_id, client_secret)
 
 
 def _verify_body_sign(body: bytes, client_id: str, client_secret: str) -> bool:

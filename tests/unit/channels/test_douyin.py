@@ -21,7 +21,9 @@ from integrations.channels.base import ChannelAuthError, ChannelPayloadError, Sh
 from integrations.channels.douyin import api
 from integrations.channels.douyin.signing import param_json
 from integrations.channels.douyin.statuses import ORDER_STATUS
+from integrations.channels.webhook import read_request
 from tests.fakes.channels import douyin as fake
+from tests.fakes.channels import webhook_request as req
 
 DATA = Path(__file__).parents[2] / "data" / "channels" / "douyin"
 
@@ -63,8 +65,9 @@ def test_presale_deposit_paid_with_masked_receiver() -> None:
 
 
 def test_push_body_gives_ids_not_orders() -> None:
-    assert douyin.push_order_ids(load("push_trade_paid.json")) == ["6920123456789012345"]
-    with pytest.raises(ChannelPayloadError, match="push_order_ids"):
+    content = douyin.parse_push(req(load("push_trade_paid.json")), "secret")
+    assert content.order_ids == ("6920123456789012345",) and content.orders == ()
+    with pytest.raises(ChannelPayloadError, match="parse_push"):
         douyin.parse(load("push_trade_paid.json"))
 
 
@@ -123,12 +126,14 @@ def test_request_signing_follows_the_documented_pattern() -> None:
 def test_webhook_event_sign() -> None:
     headers, body = fake.signed_push(json.loads(load("push_trade_paid.json")), "k1", "secret")
     assert headers["event-sign"] == hashlib.md5(b"k1" + body + b"secret").hexdigest()
-    assert douyin.verify_webhook(headers, body, "secret")
-    assert douyin.verify_webhook({k.upper(): v for k, v in headers.items()}, body, "secret")
-    assert not douyin.verify_webhook(headers, body.replace(b"11900", b"1"), "secret")
-    assert not douyin.verify_webhook(headers, body, "other")
-    assert not douyin.verify_webhook({**headers, "event-sign": "0" * 32}, body, "secret")
-    assert not douyin.verify_webhook({"app-id": "k1"}, body, "secret")
+    assert douyin.verify_webhook(req(body, headers=headers), "secret")
+    upper = {k.upper(): v for k, v in headers.items()}
+    assert douyin.verify_webhook(req(body, headers=upper), "secret")
+    assert not douyin.verify_webhook(req(body.replace(b"11900", b"1"), headers=headers), "secret")
+    assert not douyin.verify_webhook(req(body, headers=headers), "other")
+    forged = {**headers, "event-sign": "0" * 32}
+    assert not douyin.verify_webhook(req(body, headers=forged), "secret")
+    assert not douyin.verify_webhook(req(body, headers={"app-id": "k1"}), "secret")
 
 
 def _orders(count: int) -> list[dict[str, Any]]:
@@ -169,15 +174,16 @@ async def test_push_reaches_an_intake_that_verifies() -> None:
     received: list[str] = []
 
     async def intake(request: web.Request) -> web.Response:
-        body = await request.read()
-        if not douyin.verify_webhook(request.headers, body, "secret"):
+        push = await read_request(request, datetime.now(UTC))
+        if not douyin.verify_webhook(push, "secret"):
             return web.Response(status=401)
-        received.extend(douyin.push_order_ids(body))
+        received.extend(douyin.parse_push(push, "secret").order_ids)
         return web.json_response({"code": 0, "msg": "success"})
 
     app = web.Application()
     app.router.add_post("/webhooks/douyin", intake)
-    messages = [fake.message("101", "7123456789012345678", {"p_id": 6920123456789012345})]
+    messages = [fake.message("101", "7123456789012345678", {"p_id": 6920123456789012345}),
+                fake.message("110", "7123456789012345679", {"p_id": 6920123456789012345})]
     async with TestServer(app, host="127.0.0.1", port=0) as server:
         url = str(server.make_url("/webhooks/douyin"))
         assert await fake.push(url, messages, app_key="k1", secret="secret") == 200

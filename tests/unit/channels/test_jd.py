@@ -20,6 +20,7 @@ from integrations.channels import jd
 from integrations.channels.base import ChannelAuthError, ChannelPayloadError, ShopCredentials
 from integrations.channels.jd.api import build_request, fetch_since
 from integrations.channels.jd.signing import sign
+from tests.fakes.channels import webhook_request as req
 from tests.fakes.channels.jd import FakeJos, push_body
 
 DATA = Path(__file__).parents[2] / "data" / "channels" / "jd"
@@ -69,16 +70,24 @@ def test_get_multi_line() -> None:
 
 def test_push_form_with_cancelled_unpaid_order() -> None:
     body = (DATA / "push_form_cancelled_masked.txt").read_bytes()
-    assert jd.verify_webhook({}, body, "yourappSecret")
+    assert jd.verify_webhook(req(body), "yourappSecret")
     (order,) = jd.parse(body)
     assert order.status is OrderState.CANCELLED and order.paid_at is None
     assert order.paid_fen == 0 and needs_decryption(order.receiver)
 
 
-def test_id_only_push_maps_to_nothing() -> None:
+def test_id_only_push_gives_the_id_to_fetch() -> None:
     body = push_body({"orderId": 298765432199})
-    assert jd.verify_webhook({}, body, "secret")
-    assert jd.parse(body) == []
+    assert jd.verify_webhook(req(body), "secret")
+    assert jd.parse_push(req(body), "secret").order_ids == ("298765432199",)
+    with pytest.raises(ChannelPayloadError, match="only order id 298765432199"):
+        jd.parse(body)
+
+
+def test_full_push_gives_the_order() -> None:
+    body = (DATA / "push_form_cancelled_masked.txt").read_bytes()
+    (order,) = jd.parse_push(req(body), "yourappSecret").orders
+    assert order.status is OrderState.CANCELLED
 
 
 def test_bare_order_object() -> None:
@@ -159,10 +168,10 @@ def test_build_request_is_signed_and_in_beijing_time() -> None:
 
 def test_push_verification_rejects_forgeries() -> None:
     body = (DATA / "push_form_cancelled_masked.txt").read_bytes()
-    assert not jd.verify_webhook({}, body, "anotherSecret")
-    assert not jd.verify_webhook({}, body.replace(b"70.00", b"7.00"), "yourappSecret")
-    assert not jd.verify_webhook({}, b"\xff\xfe", "yourappSecret")
-    assert not jd.verify_webhook({}, b"app_key=x", "yourappSecret")
+    assert not jd.verify_webhook(req(body), "anotherSecret")
+    assert not jd.verify_webhook(req(body.replace(b"70.00", b"7.00")), "yourappSecret")
+    assert not jd.verify_webhook(req(b"\xff\xfe"), "yourappSecret")
+    assert not jd.verify_webhook(req(b"app_key=x"), "yourappSecret")
 
 
 def _orders(n: int) -> list[dict[str, Any]]:

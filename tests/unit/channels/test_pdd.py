@@ -26,7 +26,9 @@ from integrations.channels.pdd.statuses import (
     REFUND_STATUS,
     STEP_TRADE_STATUS,
 )
+from integrations.channels.webhook import read_request
 from tests.fakes.channels import pdd as fake
+from tests.fakes.channels import webhook_request as req
 
 DATA = Path(__file__).parents[2] / "data" / "channels" / "pdd"
 NOW = datetime(2026, 1, 2, 3, 0, tzinfo=UTC)
@@ -136,11 +138,11 @@ def test_request_signing_is_the_documented_md5() -> None:
 
 def test_webhook_signature() -> None:
     headers, body = fake.signed_push(_order(), "cid", "secret", NOW)
-    assert pdd.verify_webhook(headers, body, "secret")
-    assert not pdd.verify_webhook(headers, body.replace(b"41.9", b"1.9"), "secret")
-    assert not pdd.verify_webhook(headers, body, "other")
-    assert not pdd.verify_webhook({**headers, "timestamp": "1"}, body, "secret")
-    assert not pdd.verify_webhook({**headers, "sign": "0" * 32}, body, "secret")
+    assert pdd.verify_webhook(req(body, headers=headers), "secret")
+    assert not pdd.verify_webhook(req(body.replace(b"41.9", b"1.9"), headers=headers), "secret")
+    assert not pdd.verify_webhook(req(body, headers=headers), "other")
+    assert not pdd.verify_webhook(req(body, headers={**headers, "timestamp": "1"}), "secret")
+    assert not pdd.verify_webhook(req(body, headers={**headers, "sign": "0" * 32}), "secret")
 
 
 def _orders(count: int) -> list[dict[str, Any]]:
@@ -187,10 +189,10 @@ async def test_push_reaches_an_intake_that_verifies_and_parses() -> None:
     received: list[str] = []
 
     async def intake(request: web.Request) -> web.Response:
-        body = await request.read()
-        if not pdd.verify_webhook(request.headers, body, "secret"):
+        push = await read_request(request, NOW)
+        if not pdd.verify_webhook(push, "secret"):
             return web.Response(status=401)
-        received.extend(o.channel_order_id for o in pdd.parse(body))
+        received.extend(o.channel_order_id for o in pdd.parse_push(push, "secret").orders)
         return web.Response(text="ok")
 
     app = web.Application()

@@ -18,6 +18,8 @@ from core.states import OrderState
 from integrations.channels import pos
 from integrations.channels.base import ChannelPayloadError
 from integrations.channels.pos.signing import signature
+from integrations.channels.webhook import read_request
+from tests.fakes.channels import webhook_request as req
 from tests.fakes.channels.pos import push
 
 DATA = Path(__file__).parents[2] / "data" / "channels" / "pos"
@@ -97,24 +99,33 @@ def test_long_receipt_numbers_stay_text() -> None:
     assert order.channel_order_id == "900719925474099312345"
 
 
+def _at(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
 def test_signature_fixed_vector_and_replay_window() -> None:
     body = b"receipt_no\n"
     expected = hmac.new(b"pos-secret", b"1767600000.receipt_no\n", hashlib.sha256).hexdigest()
     assert signature("1767600000", body, "pos-secret") == expected
     headers = pos.sign_request(body, "pos-secret", now=1767600000)
-    assert pos.verify_webhook(headers, body, "pos-secret", now=1767600100)
-    assert not pos.verify_webhook(headers, body, "pos-secret", now=1767600301)  # replayed
-    assert not pos.verify_webhook(headers, body + b"x", "pos-secret", now=1767600000)
-    assert not pos.verify_webhook(headers, body, "other", now=1767600000)
-    assert not pos.verify_webhook({}, body, "pos-secret", now=1767600000)
+    def verify(raw: bytes, sent: dict[str, str], at: int, secret: str = "pos-secret") -> bool:
+        return pos.verify_webhook(req(raw, headers=sent, received_at=_at(at)), secret)
+
+    assert verify(body, headers, 1767600100)
+    assert verify(body, headers, 1767599800)  # the uploader's clock is ahead: within the window
+    assert not verify(body, headers, 1767600301)  # replayed
+    assert not verify(body + b"x", headers, 1767600000)
+    assert not verify(body, headers, 1767600000, "other")
+    assert not verify(body, {}, 1767600000)
 
 
 async def test_fake_uploader_signs_what_the_adapter_accepts() -> None:
     received: list[bool] = []
 
     async def intake(request: web.Request) -> web.Response:
-        received.append(pos.verify_webhook(dict(request.headers), await request.read(),
-                                           "pos-secret"))
+        upload = await read_request(request, datetime.now(UTC))
+        received.append(pos.verify_webhook(upload, "pos-secret"))
+        received.append(len(pos.parse_push(upload, "pos-secret").orders) == 1)
         return web.Response(status=202)
 
     app = web.Application()
@@ -122,4 +133,4 @@ async def test_fake_uploader_signs_what_the_adapter_accepts() -> None:
     async with TestServer(app, host="127.0.0.1", port=0) as server:
         body = (DATA / "multi_line_gbk.csv").read_bytes()
         assert await push(str(server.make_url("/webhooks/pos")), body) == 202
-    assert received == [True]
+    assert received == [True, True]

@@ -20,7 +20,9 @@ from integrations.channels import taobao
 from integrations.channels.base import ChannelAuthError, ChannelPayloadError, ShopCredentials
 from integrations.channels.taobao import api
 from integrations.channels.taobao.statuses import TRADE_STATUS
+from integrations.channels.webhook import read_request
 from tests.fakes.channels import taobao as fake
+from tests.fakes.channels import webhook_request as req
 
 DATA = Path(__file__).parents[2] / "data" / "channels" / "taobao"
 NOW = datetime(2026, 1, 2, 3, 0, tzinfo=UTC)
@@ -139,12 +141,13 @@ def test_request_signing_matches_documented_vectors() -> None:
 def test_webhook_signature_accepts_genuine_and_rejects_forgeries() -> None:
     query, body = fake.signed_push({"trade_fullinfo_get_response": {"trade": _trade()}},
                                    "app1", "s3cret", NOW)
-    assert taobao.verify_webhook(query, body, "s3cret")
-    assert not taobao.verify_webhook(query, body.replace(b"189.00", b"1.00"), "s3cret")
-    assert not taobao.verify_webhook(query, body, "other-secret")
-    assert not taobao.verify_webhook({**query, "sign": "0" * 32}, body, "s3cret")
-    assert not taobao.verify_webhook({k: v for k, v in query.items() if k != "sign"}, body,
-                                     "s3cret")
+    assert taobao.verify_webhook(req(body, query=query), "s3cret")
+    assert not taobao.verify_webhook(req(body.replace(b"189.00", b"1.00"), query=query), "s3cret")
+    assert not taobao.verify_webhook(req(body, query=query), "other-secret")
+    assert not taobao.verify_webhook(req(body, query={**query, "sign": "0" * 32}), "s3cret")
+    unsigned = {k: v for k, v in query.items() if k != "sign"}
+    assert not taobao.verify_webhook(req(body, query=unsigned), "s3cret")
+    assert not taobao.verify_webhook(req(body, headers=query), "s3cret")  # query, not headers
 
 
 def _shop(base: str) -> ShopCredentials:
@@ -187,10 +190,10 @@ async def test_push_reaches_an_intake_that_verifies_and_parses() -> None:
     received: list[str] = []
 
     async def intake(request: web.Request) -> web.Response:
-        body = await request.read()
-        if not taobao.verify_webhook(dict(request.query), body, "s3cret"):
+        push = await read_request(request, NOW)
+        if not taobao.verify_webhook(push, "s3cret"):
             return web.Response(status=401)
-        received.extend(o.channel_order_id for o in taobao.parse(body))
+        received.extend(o.channel_order_id for o in taobao.parse_push(push, "s3cret").orders)
         return web.Response(text="ok")
 
     app = web.Application()

@@ -19,7 +19,9 @@ from core.states import OrderState
 from integrations.channels import wechat_shop
 from integrations.channels.base import ChannelAuthError, ChannelPayloadError, ShopCredentials
 from integrations.channels.wechat_shop.api import fetch_since
+from integrations.channels.wechat_shop.envelope import order_ids
 from integrations.channels.wechat_shop.signing import decrypt, encrypt, msg_signature
+from tests.fakes.channels import webhook_request as req
 from tests.fakes.channels.wechat_shop import FakeWechatShop, encrypted_push
 
 DATA = Path(__file__).parents[2] / "data" / "channels" / "wechat_shop"
@@ -63,11 +65,13 @@ def test_full_payment_presale() -> None:
 
 def test_list_and_push_carry_ids_only() -> None:
     listing = (DATA / "order_list_get.json").read_bytes()
-    assert wechat_shop.parse(listing) == []
-    assert wechat_shop.order_ids(listing) == ["3705115058471208928", "3705115058471208931"]
+    with pytest.raises(ChannelPayloadError, match=r"only order ids \(3705115058471208928, "):
+        wechat_shop.parse(listing)
+    assert order_ids(listing) == ["3705115058471208928", "3705115058471208931"]
     pushed = (DATA / "push_order_pay_decrypted.json").read_bytes()
-    assert wechat_shop.parse(pushed) == []
-    assert wechat_shop.order_ids(pushed) == ["3705115058471208928"]
+    with pytest.raises(ChannelPayloadError, match="only order ids"):
+        wechat_shop.parse(pushed)
+    assert wechat_shop.parse_push(req(pushed), SECRET).order_ids == ("3705115058471208928",)
 
 
 def test_bare_order_and_unpaid_cancel() -> None:
@@ -123,9 +127,11 @@ def test_official_signature_vector() -> None:
 def test_push_verify_and_decrypt_roundtrip() -> None:
     message = load("push_order_pay_decrypted.json")
     query, body = encrypted_push(message, SECRET)
-    assert wechat_shop.verify_webhook(query, body, SECRET)
-    plain = wechat_shop.decrypt_push(query, body, SECRET)
-    assert wechat_shop.order_ids(plain) == ["3705115058471208928"]
+    push = req(body, query=query)
+    assert wechat_shop.verify_webhook(push, SECRET)
+    assert order_ids(wechat_shop.decrypt_push(push, SECRET)) == ["3705115058471208928"]
+    assert wechat_shop.parse_push(push, SECRET).order_ids == ("3705115058471208928",)
+    assert not wechat_shop.verify_webhook(req(body, headers=query), SECRET)  # query, not headers
     with pytest.raises(ChannelPayloadError, match="encrypted push"):
         wechat_shop.parse(body)
 
@@ -134,11 +140,11 @@ def test_push_forgeries_are_rejected() -> None:
     query, body = encrypted_push(load("push_order_pay_decrypted.json"), SECRET)
     doc = json.loads(body)
     doc["Encrypt"] = doc["Encrypt"][:-8] + "AAAAAAA="
-    assert not wechat_shop.verify_webhook(query, json.dumps(doc).encode(), SECRET)
-    assert not wechat_shop.verify_webhook({**query, "nonce": "1"}, body, SECRET)
-    assert not wechat_shop.verify_webhook({}, body, SECRET)
-    assert not wechat_shop.verify_webhook(query, body, f"AAAAA:{AES_KEY}:otherappid")
-    assert not wechat_shop.verify_webhook(query, body, f"BBBBB:{AES_KEY}")
+    assert not wechat_shop.verify_webhook(req(json.dumps(doc).encode(), query=query), SECRET)
+    assert not wechat_shop.verify_webhook(req(body, query={**query, "nonce": "1"}), SECRET)
+    assert not wechat_shop.verify_webhook(req(body, query={}), SECRET)
+    assert not wechat_shop.verify_webhook(req(body, query=query), f"AAAAA:{AES_KEY}:otherappid")
+    assert not wechat_shop.verify_webhook(req(body, query=query), f"BBBBB:{AES_KEY}")
 
 
 def test_aes_layout_is_random_len_message_appid() -> None:

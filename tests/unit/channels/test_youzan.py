@@ -21,6 +21,7 @@ from integrations.channels import youzan
 from integrations.channels.base import ChannelAuthError, ChannelPayloadError, ShopCredentials
 from integrations.channels.youzan.api import fetch_since
 from integrations.channels.youzan.signing import push_sign, sign_request, token_request
+from tests.fakes.channels import webhook_request as req
 from tests.fakes.channels.youzan import FakeYouzan, push_body
 
 DATA = Path(__file__).parents[2] / "data" / "channels" / "youzan"
@@ -99,6 +100,19 @@ def _bare_presale() -> dict[str, Any]:
     return info
 
 
+def test_push_without_the_trade_gives_its_tid() -> None:
+    doc = load("push_presale_deposit_paid.json")
+    memo = {**doc, "type": "trade_TradeMemoModified", "msg": "%7B%7D", "id": "E2026"}
+    assert youzan.parse_push(req(json.dumps(memo).encode()), SECRET).order_ids == ("E2026",)
+    with pytest.raises(ChannelPayloadError, match="only tid E2026"):
+        youzan.parse(memo)
+    other = {**memo, "type": "item_ItemUpdate"}
+    assert youzan.parse_push(req(json.dumps(other).encode()), SECRET).order_ids == ()
+    (order,) = youzan.parse_push(req((DATA / "push_presale_deposit_paid.json").read_bytes()),
+                                 SECRET).orders
+    assert order.status is OrderState.DEPOSIT_PAID
+
+
 def test_bare_full_order_info_and_closed_after_refund() -> None:
     info = load("trade_get_multi_line_encrypted_receiver.json")["data"]["full_order_info"]
     info = copy.deepcopy(info)
@@ -153,15 +167,15 @@ def test_large_ids_stay_exact_and_float_ids_are_refused() -> None:
 def test_push_signature_header_and_body_sign() -> None:
     body = (DATA / "push_presale_deposit_paid.json").read_bytes()
     good = hashlib.md5(b"c346b8b39599aaa677" + body + b"test-client-secret").hexdigest()
-    assert youzan.verify_webhook({"Event-Sign": good}, body, SECRET)
-    assert not youzan.verify_webhook({"Event-Sign": good}, body.replace(b"200.00", b"2.00"),
-                                     SECRET)
-    assert not youzan.verify_webhook({"Event-Sign": "0" * 32}, body, SECRET)
-    assert youzan.verify_webhook({}, body, SECRET)  # the body's own md5 sign field
+    assert youzan.verify_webhook(req(body, headers={"Event-Sign": good}), SECRET)
+    tampered = body.replace(b"200.00", b"2.00")
+    assert not youzan.verify_webhook(req(tampered, headers={"Event-Sign": good}), SECRET)
+    assert not youzan.verify_webhook(req(body, headers={"Event-Sign": "0" * 32}), SECRET)
+    assert youzan.verify_webhook(req(body), SECRET)  # the body's own md5 sign field
     forged = json.loads(body)
     forged["msg"] = forged["msg"].replace("200.00", "2.00")
-    assert not youzan.verify_webhook({}, json.dumps(forged).encode(), SECRET)
-    assert not youzan.verify_webhook({}, body, "c346b8b39599aaa677:another-secret")
+    assert not youzan.verify_webhook(req(json.dumps(forged).encode()), SECRET)
+    assert not youzan.verify_webhook(req(body), "c346b8b39599aaa677:another-secret")
 
 
 def test_push_sign_fixed_vector_and_request_auth() -> None:
