@@ -24,7 +24,12 @@ from core.order import Order, OrderLine, Receiver
 from core.privacy import is_protected
 from core.states import OrderState
 from integrations.channels.base import ChannelPayloadError, PushContent, WebhookRequest
-from integrations.channels.douyin.statuses import AFTER_SALE_OPEN, PRESALE_TRADE_TYPE, statuses
+from integrations.channels.douyin.statuses import (
+    AFTER_SALE_OPEN,
+    PRESALE_TRADE_TYPE,
+    REFUNDED_MAIN_STATUS,
+    statuses,
+)
 from integrations.channels.payload import (
     arr,
     fen,
@@ -119,6 +124,8 @@ def _state(order: Mapping[str, Any], skus: list[Any], phases: list[Any],
     paid = _paid_phases(phases)
     if state is OrderState.PENDING_PAYMENT and paid and len(paid) < len(phases):
         return OrderState.DEPOSIT_PAID
+    if state is OrderState.CANCELLED and str(order.get("main_status")) in REFUNDED_MAIN_STATUS:
+        return OrderState.REFUNDED
     if state in _AFTER_SALE_FROM and any(_after_sale_open(s) for s in skus):
         return OrderState.AFTER_SALE
     return state

@@ -47,4 +47,9 @@ AFTER_SALE_OPEN = MappingProxyType({
     "53": False,  # 逆向交易完成
 })  # fmt: skip
 
-PRESALE_TRADE_TYPE = 2  # sku_order_list[].trade_type: 2 = 定金预售
+PRESALE_TRADE_TYPE = 2
+
+# Shop order ``main_status`` (same document: "21 发货前退款完结, 22 发货后退款完结, 39 收货后退款
+# 完结"; its other values repeat order_status, plus 103 部分支付 which order_status reports as 1).
+# ``order_status`` says only 4 已取消 for these; main_status tells a refunded close from a cancel.
+REFUNDED_MAIN_STATUS = frozenset({"21", "22", "39"})  # sku_order_list[].trade_type: 2 = 定金预售

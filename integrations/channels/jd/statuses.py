@@ -8,9 +8,11 @@ LBP/SOPL vendors SEND_TO_DISTRIBUTION_CENER 发往配送中心 (JD's own spellin
 RECEIVED 配送中心已收货, RECEIPTS_CONFIRM 收款确认（服务完成）.
 
 Choices: "等待确认收货" is JD's "shipped" and maps to ``label_printed`` (a waybill exists; only a
-carrier scan makes it ``picked_up``). LOCKED is JD's lock while a buyer's cancel/refund request is
-handled, hence ``after_sale``. A paused order is still a paid order; the pause itself is an anomaly
-for the handlers, not a state.
+carrier scan makes it ``picked_up``). The LBP/SOPL hand-over states 发往配送中心 / 配送中心已收货
+are the channel's own words about the hand-over, not a carrier scan from the logistics feed, so
+they stay ``label_printed`` as well (DESIGN: ``picked_up`` and later come from carrier scans).
+LOCKED is JD's lock while a buyer's cancel/refund request is handled, hence ``after_sale``. A
+paused order is still a paid order; the pause itself is an anomaly for the handlers, not a state.
 """
 
 from __future__ import annotations
@@ -27,8 +29,8 @@ STATUSES = StatusTable(
         "PAUSE": S.PAID,
         "POP_ORDER_PAUSE": S.PAID,
         "WAIT_GOODS_RECEIVE_CONFIRM": S.LABEL_PRINTED,
-        "SEND_TO_DISTRIBUTION_CENER": S.IN_TRANSIT,
-        "DISTRIBUTION_CENTER_RECEIVED": S.IN_TRANSIT,
+        "SEND_TO_DISTRIBUTION_CENER": S.LABEL_PRINTED,
+        "DISTRIBUTION_CENTER_RECEIVED": S.LABEL_PRINTED,
         "RECEIPTS_CONFIRM": S.COMPLETED,
         "FINISHED_L": S.COMPLETED,
         "TRADE_CANCELED": S.CANCELLED,

@@ -86,6 +86,14 @@ def _order() -> dict[str, Any]:
     return dict(json.loads(load("search_list_single_line.json"))["data"]["shop_order_list"][0])
 
 
+@pytest.mark.parametrize(("main_status", "state"), [
+    (21, S.REFUNDED), (22, S.REFUNDED), (39, S.REFUNDED), (4, S.CANCELLED), (None, S.CANCELLED)])
+def test_cancelled_after_a_finished_refund_is_refunded(main_status: int | None,
+                                                       state: S) -> None:
+    [order] = douyin.parse({**_order(), "order_status": 4, "main_status": main_status})
+    assert order.status is state and order.channel_status == "4"
+
+
 def test_unknown_status_raises() -> None:
     with pytest.raises(UnknownStatusError):
         douyin.parse({**_order(), "order_status": 999})

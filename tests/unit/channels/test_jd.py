@@ -101,6 +101,12 @@ def test_every_documented_status_maps(word: str, state: OrderState) -> None:
     assert jd.statuses.map(word) is state
 
 
+@pytest.mark.parametrize("word", ["SEND_TO_DISTRIBUTION_CENER", "DISTRIBUTION_CENTER_RECEIVED",
+                                  "WAIT_GOODS_RECEIVE_CONFIRM"])
+def test_shipment_words_are_label_printed_never_a_carrier_scan(word: str) -> None:
+    assert jd.statuses.map(word) is OrderState.LABEL_PRINTED
+
+
 def test_unknown_status_raises() -> None:
     doc = load("pop_order_get_multi_line.json")
     doc["jingdong_pop_order_get_responce"]["orderDetailInfo"]["orderInfo"]["orderState"] = "NEW"

@@ -6,6 +6,7 @@ from datetime import datetime
 
 import pytest
 
+from core.states import OrderState
 from integrations.channels import registry
 from integrations.channels.base import WebhookRequest
 from tests.fakes.channels import RECEIVED_AT
@@ -37,3 +38,15 @@ def test_webhook_request_headers_are_case_insensitive_and_frozen() -> None:
 def test_webhook_request_needs_an_aware_arrival_time() -> None:
     with pytest.raises(ValueError, match="received_at"):
         WebhookRequest(headers={}, query={}, body=b"", received_at=datetime(2026, 1, 2))
+
+
+CARRIER_ONLY = {OrderState.PICKED_UP, OrderState.IN_TRANSIT, OrderState.OUT_FOR_DELIVERY}
+
+
+@pytest.mark.parametrize("name", CHANNELS)
+def test_no_channel_status_claims_a_carrier_scan(name: str) -> None:
+    """DESIGN: a channel's "shipped" (waybill uploaded) is label_printed; picked_up and the
+    transit states need a real carrier scan, which only the logistics feed reports."""
+    table = registry.get(name).statuses.table
+    assert not CARRIER_ONLY & set(table.values()), sorted(
+        word for word, state in table.items() if state in CARRIER_ONLY)
