@@ -1,4 +1,5 @@
-"""Polling 抖店 with ``order.searchList`` filtered by update time.
+"""Polling 抖店 with ``order.searchList`` filtered by update time; ``order.orderDetail`` for the
+ids a message push names (``fetch_orders``).
 
 Request shape (抖店开放平台 order.searchList doc): ``POST {base}/order/searchList`` with the
 system parameters (``app_key``, ``method``, ``access_token``, ``timestamp``, ``v=2``,
@@ -16,7 +17,7 @@ into ``RateLimitedError`` / ``ChannelAuthError`` by their documented wording.
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -34,17 +35,20 @@ from integrations.channels.payload import arr, obj
 from integrations.http import RateLimitedError, UpstreamError, call_with_retry, fetch_json
 
 METHOD = "order.searchList"
+DETAIL_METHOD = "order.orderDetail"
 DEFAULT_API_BASE = "https://openapi-fxg.jinritemai.com"
 PAGE_SIZE = 100
 _THROTTLE_WORDS = ("flow-limit", "flow_control", "frequency", "limit", "限流", "频繁")
 _AUTH_WORDS = ("access-token", "access_token", "invalid-sign", "sign", "授权", "token")
 
 
-def build_query(shop: ShopCredentials, body: str, now: datetime) -> dict[str, str]:
+def build_query(shop: ShopCredentials, body: str, now: datetime,
+                method: str = METHOD) -> dict[str, str]:
+    """The signed system parameters of one call of ``method`` with ``body`` (param_json)."""
     timestamp = str(int(require_aware(now, "now").timestamp()))
-    query = {"app_key": shop.app_key, "method": METHOD, "access_token": shop.access_token or "",
+    query = {"app_key": shop.app_key, "method": method, "access_token": shop.access_token or "",
              "timestamp": timestamp, "v": "2", "sign_method": "hmac-sha256"}
-    query["sign"] = sign_request(METHOD, body, shop.app_key, shop.app_secret, timestamp)
+    query["sign"] = sign_request(method, body, shop.app_key, shop.app_secret, timestamp)
     return query
 
 
@@ -65,12 +69,12 @@ def check_error(doc: Mapping[str, Any]) -> None:
 
 
 async def _call(session: aiohttp.ClientSession, shop: ShopCredentials,
-                business: Mapping[str, object]) -> Mapping[str, Any]:
+                business: Mapping[str, object], method: str = METHOD) -> Mapping[str, Any]:
     body = param_json(business)
-    url = (shop.api_base or DEFAULT_API_BASE).rstrip("/") + "/order/searchList"
+    url = (shop.api_base or DEFAULT_API_BASE).rstrip("/") + "/" + method.replace(".", "/")
 
     async def once() -> Mapping[str, Any]:
-        query = build_query(shop, body, datetime.now().astimezone())
+        query = build_query(shop, body, datetime.now().astimezone(), method)
         doc = obj(await fetch_json(session, "POST", url, params=query, data=body.encode(),
                                    headers={"Content-Type": "application/json"}), "$")
         check_error(doc)
@@ -91,3 +95,13 @@ async def fetch_since(session: aiohttp.ClientSession, shop: ShopCredentials,
         data = await _call(session, shop, {**window, "page": page})
         orders = arr(data.get("shop_order_list") or [], "$.data.shop_order_list")
         yield [dict(obj(o, f"$.data.shop_order_list[{i}]")) for i, o in enumerate(orders)]
+
+
+async def fetch_orders(session: aiohttp.ClientSession, shop: ShopCredentials,
+                       ids: Iterable[str]) -> list[dict[str, Any]]:
+    """Raw shop orders for ``ids`` (what a message push names), one order.orderDetail call each."""
+    orders = []
+    for order_id in ids:
+        data = await _call(session, shop, {"shop_order_id": order_id}, DETAIL_METHOD)
+        orders.append(dict(obj(data.get("shop_order_detail"), "$.data.shop_order_detail")))
+    return orders

@@ -10,7 +10,7 @@ frequency limits -> ``RateLimitedError``; 40001/40014/42001 are credential error
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -46,11 +46,24 @@ async def fetch_since(
         page = await _post(session, f"{base}/channels/ec/order/list/get", token, body)
         ids = [str(i) for i in page.get("order_id_list") or []]
         if ids:
-            yield [dict(await _post(session, f"{base}/channels/ec/order/get", token,
-                                    {"order_id": i})) for i in ids]
+            yield await _details(session, base, token, ids)
         if not page.get("has_more"):
             return
         next_key = str(page.get("next_key") or "")
+
+
+async def fetch_orders(session: aiohttp.ClientSession, shop: ShopCredentials,
+                       ids: Iterable[str]) -> list[dict[str, Any]]:
+    """``{"order": ...}`` detail responses for ``ids`` (what a push or list names), in order."""
+    base = shop.api_base or DEFAULT_API_BASE
+    token = shop.access_token or await _token(session, shop, base)
+    return await _details(session, base, token, ids)
+
+
+async def _details(session: aiohttp.ClientSession, base: str, token: str,
+                   ids: Iterable[str]) -> list[dict[str, Any]]:
+    url = f"{base}/channels/ec/order/get"
+    return [dict(await _post(session, url, token, {"order_id": i})) for i in ids]
 
 
 async def _post(session: aiohttp.ClientSession, url: str, token: str,

@@ -5,6 +5,7 @@ as the body, the documented sign (hmac-sha256 or md5 over ``secret + app_key.. m
 param_json.. timestamp.. v.. + secret``); orders filtered by ``update_time`` within
 ``[update_time_start, update_time_end]``, newest first, paged by ``page`` (from 0) / ``size``.
 ``throttle_first=True`` answers the first call with an in-body throttling error.
+``POST /order/orderDetail`` answers ``{"shop_order_id"}`` with ``data.shop_order_detail``.
 
 ``push`` delivers a message-push body the way 抖店 does: a JSON array of
 ``{"tag", "msg_id", "data"}`` with headers ``app-id`` and ``event-sign``.
@@ -30,14 +31,34 @@ def _error(code: int, msg: str, sub_code: str, sub_msg: str) -> web.Response:
                               "sub_msg": sub_msg, "log_id": "fake", "data": None})
 
 
-async def _search_list(request: web.Request) -> web.Response:
-    state, query, body = request.app[STATE], request.query, await request.text()
+def _refused(request: web.Request, body: str) -> web.Response | None:
+    """The platform's checks of every call: app key and the documented sign."""
+    state, query = request.app[STATE], request.query
     request.app[CALLS].append({**query, "param_json": body})
     expected = sign_request(query.get("method", ""), body, state["app_key"], state["secret"],
                             query.get("timestamp", ""), v=query.get("v", ""),
                             sign_method=query.get("sign_method", "md5"))
     if query.get("app_key") != state["app_key"] or query.get("sign") != expected:
         return _error(30001, "签名校验失败", "isv.invalid-sign", "sign 不正确")
+    return None
+
+
+async def _order_detail(request: web.Request) -> web.Response:
+    body = await request.text()
+    if (refused := _refused(request, body)) is not None:
+        return refused
+    wanted = str(json.loads(body)["shop_order_id"])
+    found = [o for o in request.app[STATE]["orders"] if str(o["order_id"]) == wanted]
+    if not found:
+        return _error(50002, "业务处理失败", "isv.business-failed:order-not-found", "订单不存在")
+    return web.json_response({"code": 10000, "msg": "success", "sub_code": "", "sub_msg": "",
+                              "log_id": "fake", "data": {"shop_order_detail": found[0]}})
+
+
+async def _search_list(request: web.Request) -> web.Response:
+    state, body = request.app[STATE], await request.text()
+    if (refused := _refused(request, body)) is not None:
+        return refused
     if state["throttle_first"]:
         state["throttle_first"] = False
         return _error(50002, "业务处理失败", "isv.business-failed:flow-limit", "触发限流")
@@ -62,6 +83,7 @@ def make_app(app_key: str, secret: str, orders: list[Mapping[str, Any]],
     app[STATE] = {"app_key": app_key, "secret": secret, "orders": list(orders),
                   "throttle_first": throttle_first}
     app.router.add_post("/order/searchList", _search_list)
+    app.router.add_post("/order/orderDetail", _order_detail)
     return app
 
 

@@ -197,3 +197,16 @@ async def test_push_reaches_an_intake_that_verifies() -> None:
         assert await fake.push(url, messages, app_key="k1", secret="secret") == 200
         assert await fake.push(url, messages, app_key="k1", secret="forged") == 401
     assert received == ["6920123456789012345"]
+
+
+async def test_push_ids_are_fetched_with_order_detail() -> None:
+    app = fake.make_app("k1", "secret", _orders(3))
+    messages = [fake.message("101", "m1", {"p_id": 6920123456789012002}),
+                fake.message("101", "m2", {"p_id": 6920123456789012000})]
+    headers, body = fake.signed_push(messages, "k1", "secret")
+    ids = douyin.parse_push(req(body, headers=headers), "secret").order_ids
+    async with TestServer(app, host="127.0.0.1", port=0) as server, aiohttp.ClientSession() as s:
+        raw = await api.fetch_orders(s, _shop(str(server.make_url("/"))), ids)
+    assert [o.channel_order_id for r in raw for o in douyin.parse(r)] == [
+        "6920123456789012002", "6920123456789012000"]
+    assert [c["method"] for c in app[fake.CALLS]] == ["order.orderDetail"] * 2

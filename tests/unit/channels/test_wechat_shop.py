@@ -18,7 +18,7 @@ from core.privacy import needs_decryption
 from core.states import OrderState
 from integrations.channels import wechat_shop
 from integrations.channels.base import ChannelAuthError, ChannelPayloadError, ShopCredentials
-from integrations.channels.wechat_shop.api import fetch_since
+from integrations.channels.wechat_shop.api import fetch_orders, fetch_since
 from integrations.channels.wechat_shop.envelope import order_ids
 from integrations.channels.wechat_shop.signing import decrypt, encrypt, msg_signature
 from tests.fakes.channels import webhook_request as req
@@ -180,3 +180,17 @@ async def test_fetch_since_against_fake_with_throttle_and_big_ids() -> None:
             bad = ShopCredentials("wechat_shop", "shop1", "wxappid", "secret", "stale", base)
             with pytest.raises(ChannelAuthError):
                 _ = [p async for p in fetch_since(session, bad, utc(2026, 1, 5), utc(2026, 1, 6))]
+
+
+async def test_push_ids_are_fetched_with_order_get() -> None:
+    fake = FakeWechatShop(_orders(3))
+    query, body = encrypted_push({"Event": "channels_ec_order_pay",
+                                  "order_info": {"order_id": 3705115058471208930}}, SECRET)
+    ids = wechat_shop.parse_push(req(body, query=query), SECRET).order_ids
+    async with TestServer(fake.app, host="127.0.0.1", port=0) as server:
+        base = str(server.make_url("")).rstrip("/")
+        shop = ShopCredentials("wechat_shop", "shop1", "wxappid", "secret", None, base)
+        async with aiohttp.ClientSession() as session:
+            raw = await fetch_orders(session, shop, ids)
+    assert [o.channel_order_id for r in raw for o in wechat_shop.parse(r)] == [
+        "3705115058471208930"]
