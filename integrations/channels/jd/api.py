@@ -12,7 +12,7 @@ access_token -> ``ChannelAuthError``; a throttling message -> ``RateLimitedError
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -31,6 +31,10 @@ from integrations.http import RateLimitedError, UpstreamError, call_with_retry, 
 
 DEFAULT_API_BASE = "https://api.jd.com"
 METHOD = "jingdong.pop.order.search"
+GET_METHOD = "jingdong.pop.order.get"
+# Where each method's result sits: (response envelope, result key); ``responce`` is JOS's spelling.
+_RESULTS = {METHOD: ("jingdong_pop_order_search_responce", "searchorderinfo_result"),
+            GET_METHOD: ("jingdong_pop_order_get_responce", "orderDetailInfo")}
 PAGE_SIZE = 100
 OPTIONAL_FIELDS = ",".join((
     "orderId", "venderId", "orderType", "payType", "orderTotalPrice", "orderSellerPrice",
@@ -62,11 +66,25 @@ async def fetch_since(
         page += 1
 
 
-def build_request(shop: ShopCredentials, business: Mapping[str, Any], now: datetime
-                  ) -> dict[str, str]:
-    """The signed form for one ``jingdong.pop.order.search`` call."""
+async def fetch_orders(session: aiohttp.ClientSession, shop: ShopCredentials,
+                       ids: Iterable[str]) -> list[dict[str, Any]]:
+    """JD order objects for ``ids`` (an id-only push), one ``jingdong.pop.order.get`` each."""
+    url = f"{shop.api_base or DEFAULT_API_BASE}/routerjson"
+    orders = []
+    for order_id in ids:
+        business = {"order_id": order_id, "optional_fields": OPTIONAL_FIELDS,
+                    "order_state": ",".join(STATUSES.table)}
+        form = build_request(shop, business, datetime.now(UTC), GET_METHOD)
+        detail = await call_with_retry(partial(_call, session, url, form))
+        orders.append(dict(detail.get("orderInfo") or {}))
+    return orders
+
+
+def build_request(shop: ShopCredentials, business: Mapping[str, Any], now: datetime,
+                  method: str = METHOD) -> dict[str, str]:
+    """The signed form for one call of ``method`` (search by default)."""
     params = {
-        "method": METHOD, "app_key": shop.app_key, "access_token": shop.access_token or "",
+        "method": method, "app_key": shop.app_key, "access_token": shop.access_token or "",
         "timestamp": now.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S"), "v": "2.0",
         "360buy_param_json": json.dumps(business, ensure_ascii=False, separators=(",", ":")),
     }
@@ -84,26 +102,28 @@ def _business(start: datetime, end: datetime, page: int) -> dict[str, str]:
 async def _call(session: aiohttp.ClientSession, url: str, form: Mapping[str, str]
                 ) -> Mapping[str, Any]:
     body = await fetch_json(session, "POST", url, data=dict(form))
-    return _check(body)
+    return _check(body, form["method"])
 
 
-def _check(body: object) -> Mapping[str, Any]:
+def _check(body: object, method: str) -> Mapping[str, Any]:
+    """The method's result object; in-body errors raise the matching exception."""
     if not isinstance(body, Mapping):
-        raise UpstreamError(f"jd {METHOD}: not a JSON object")
+        raise UpstreamError(f"jd {method}: not a JSON object")
     if "error_response" in body:
         err = body["error_response"]
         code, text = str(err.get("code")), f"{err.get('zh_desc') or err.get('en_desc')}"
-        message = f"jd {METHOD}: {code} {text}"
+        message = f"jd {method}: {code} {text}"
         if code in AUTH_CODES:
             raise ChannelAuthError(message)
         if any(word in text for word in _THROTTLE_WORDS):
             raise RateLimitedError(message)
         raise ChannelPayloadError(message)
-    result = body.get("jingdong_pop_order_search_responce", {}).get("searchorderinfo_result")
+    envelope, key = _RESULTS[method]
+    result = (body.get(envelope) or {}).get(key)
     if not isinstance(result, Mapping):
-        raise UpstreamError(f"jd {METHOD}: response without searchorderinfo_result")
+        raise UpstreamError(f"jd {method}: response without {key}")
     api = result.get("apiResult") or {}
     if api.get("success") is False:
         raise ChannelPayloadError(
-            f"jd {METHOD}: {api.get('numberCode')} {api.get('chineseErrCode')}")
+            f"jd {method}: {api.get('numberCode')} {api.get('chineseErrCode')}")
     return result

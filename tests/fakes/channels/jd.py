@@ -1,5 +1,6 @@
 """A fake JOS router for end-to-end tests: ``POST /routerjson`` serving
-``jingdong.pop.order.search`` in the documented envelope, and a push sender.
+``jingdong.pop.order.search`` and ``jingdong.pop.order.get`` in the documented envelopes, and a
+push sender.
 
 It verifies what JOS verifies: the app key, the access_token and the MD5 ``sign`` over every
 form field; it honours the modified-time window (``start_date``/``end_date``, Beijing time) and
@@ -44,7 +45,16 @@ class FakeJos:
         if self.throttle_once:
             self.throttle_once = False
             return _error("66", "调用频率超过限制", "call limited")
+        if fields.get("method") == "jingdong.pop.order.get":
+            return web.json_response(self._get(str(business["order_id"])))
         return web.json_response(self._page(business))
+
+    def _get(self, order_id: str) -> dict[str, Any]:
+        found = [o for o in self.orders if str(o["orderId"]) == order_id]
+        api = {"success": bool(found), "code": "0" if found else "1",
+               "chineseErrCode": "成功" if found else "订单不存在", "numberCode": 10100000}
+        detail = {"apiResult": api, **({"orderInfo": found[0]} if found else {})}
+        return {"jingdong_pop_order_get_responce": {"code": "0", "orderDetailInfo": detail}}
 
     def _page(self, q: dict[str, Any]) -> dict[str, Any]:
         hits = [o for o in self.orders if q["start_date"] <= o["modified"] <= q["end_date"]]

@@ -18,7 +18,7 @@ from core.privacy import needs_decryption
 from core.states import OrderState
 from integrations.channels import jd
 from integrations.channels.base import ChannelAuthError, ChannelPayloadError, ShopCredentials
-from integrations.channels.jd.api import build_request, fetch_since
+from integrations.channels.jd.api import build_request, fetch_orders, fetch_since
 from integrations.channels.jd.signing import sign
 from tests.fakes.channels import webhook_request as req
 from tests.fakes.channels.jd import FakeJos, push_body
@@ -207,3 +207,17 @@ async def test_fetch_since_against_fake_jos_with_throttle() -> None:
             with pytest.raises(ChannelAuthError):
                 _ = [p async for p in fetch_since(session, bad, utc(2026, 1, 5),
                                                   utc(2026, 1, 6))]
+
+
+async def test_id_only_push_is_fetched_with_order_get() -> None:
+    fake = FakeJos(_orders(3))
+    ids = jd.parse_push(req(push_body({"orderId": 298700000001})), "secret").order_ids
+    async with TestServer(fake.app, host="127.0.0.1", port=0) as server:
+        shop = ShopCredentials("jd", "10086123", "key", "secret", "token",
+                               str(server.make_url("")).rstrip("/"))
+        async with aiohttp.ClientSession() as session:
+            raw = await fetch_orders(session, shop, ids)
+            with pytest.raises(ChannelPayloadError, match="订单不存在"):
+                await fetch_orders(session, shop, ["1"])
+    assert [o.channel_order_id for r in raw for o in jd.parse(r)] == ["298700000001"]
+    assert fake.calls[0]["order_id"] == "298700000001"
