@@ -11,14 +11,17 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 import pytest
+from sqlalchemy import text
 
 from core.inbox import Envelope
 from handlers.ports import Inbox, InboxConsumer
+from storage.db import create_engine
 from storage.inbox.memory import MemoryInbox
 from storage.inbox.redis_streams import RedisStreamsInbox
+from storage.inbox.sql import SqlInbox
 from tests.redis_support import redis_for_test
 
-BACKENDS = ["memory", "redis"]
+BACKENDS = ["memory", "sqlite", "postgres", "redis"]
 T = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
 IDLE_MS = 60
 
@@ -33,14 +36,32 @@ def envelope(n: int, **payload: object) -> Envelope:
 
 
 @pytest.fixture(params=BACKENDS)
-async def inbox(request: pytest.FixtureRequest) -> AsyncIterator[Queue]:
-    if request.param == "memory":
+def backend(request: pytest.FixtureRequest) -> tuple[str, str]:
+    """The backend name and, for SQL, its migrated database (resolved outside the loop)."""
+    if request.param == "sqlite":
+        return request.param, str(request.getfixturevalue("sqlite_url"))
+    if request.param == "postgres":
+        return request.param, str(request.getfixturevalue("pg_url"))
+    return request.param, ""
+
+
+@pytest.fixture
+async def inbox(backend: tuple[str, str]) -> AsyncIterator[Queue]:
+    name, url = backend
+    if name == "memory":
         yield MemoryInbox()
-    elif request.param == "redis":
+    elif name == "redis":
         async with redis_for_test() as (client, prefix):
             inbox = RedisStreamsInbox(client, prefix=prefix)
             await inbox.setup()
             yield inbox
+    else:
+        engine = create_engine(url)
+        async with engine.begin() as conn:  # the PostgreSQL database is shared by the session
+            await conn.execute(text("DELETE FROM inbox"))
+            await conn.execute(text("DELETE FROM inbox_seen"))
+        yield SqlInbox(engine, poll_s=0.02)
+        await engine.dispose()
 
 
 async def put_all(inbox: Queue, *envelopes: Envelope) -> list[bool]:
