@@ -29,13 +29,19 @@ from integrations.channels.base import ChannelPayloadError
 _ZERO_DATES = ("0001", "1970")
 
 
+def decode(payload: object) -> object:
+    """Bytes -> text (UTF-8, a BOM tolerated); anything else is returned as is."""
+    if not isinstance(payload, bytes | bytearray):
+        return payload
+    try:
+        return bytes(payload).decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ChannelPayloadError(f"$: not UTF-8 ({error.reason})") from None
+
+
 def load_json(payload: object) -> Any:
     """Bytes/str -> JSON with exact integers and ``Decimal`` fractions; parsed objects pass."""
-    if isinstance(payload, bytes | bytearray):
-        try:
-            payload = bytes(payload).decode("utf-8-sig")
-        except UnicodeDecodeError as error:
-            raise ChannelPayloadError(f"$: not UTF-8 ({error.reason})") from None
+    payload = decode(payload)
     if not isinstance(payload, str):
         return payload
     try:

@@ -57,11 +57,7 @@ def _full_orders(content: PushContent, path: str) -> list[Order]:
 
 def _load(payload: object) -> Any:
     """JSON, or the form-encoded body a JOS-style push arrives as."""
-    if isinstance(payload, bytes | bytearray):
-        try:
-            payload = bytes(payload).decode("utf-8-sig")
-        except UnicodeDecodeError as error:
-            raise ChannelPayloadError(f"$: not UTF-8 ({error.reason})") from None
+    payload = r.decode(payload)
     if isinstance(payload, str) and not payload.lstrip().startswith(("{", "[")):
         return dict(parse_qsl(payload, keep_blank_values=True))
     return r.load_json(payload)
