@@ -7,15 +7,32 @@ set up before ``yield`` and torn down after it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+import os
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+import aiohttp
 from aiohttp import web
+from redis import asyncio as redis_asyncio
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import __version__
 from bot.config import Config
+from bot.webhooks import INBOX, INTAKE
+from bot.webhooks import routes as webhook_routes
+from bot.workers import Worker, WorkerSettings, utcnow
+from core.inbox import Envelope
+from handlers.ports import InboxConsumer
+from handlers.process_inbox import InboxDeps, dead_letter, process_batch
+from integrations.channels.base import ShopCredentials
+from integrations.http import new_session
+from integrations.intake import ChannelIntake, Shop
+from storage.inbox.redis_streams import RedisStreamsInbox
+from storage.inbox.sql import SqlInbox
 from storage.db import create_engine, schema_version, session_factory
 from storage.migrate import head_revision
 from storage.uow import SqlUnitOfWork
@@ -30,6 +47,7 @@ class Database:
 
 CONFIG = web.AppKey("config", Config)
 DATABASE = web.AppKey("database", Database)
+CONSUMER = web.AppKey("consumer", InboxConsumer)
 
 
 class SchemaOutOfDateError(RuntimeError):
@@ -72,11 +90,73 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response(body, status=200 if ok else 503)
 
 
+def make_inbox(config: Config, database: Database) -> tuple[Any, Callable[[], Awaitable[None]]]:
+    """The configured inbox backend and how to close it."""
+    if config.inbox.backend == "redis":
+        client = redis_asyncio.from_url(config.inbox.redis_url)
+        inbox: Any = RedisStreamsInbox(client, prefix=f"{config.inbox.stream_prefix}:inbox")
+        return inbox, client.aclose
+    return SqlInbox(database.engine), _nothing
+
+
+async def _nothing() -> None:
+    return None
+
+
+def make_intake(config: Config, session: Callable[[], aiohttp.ClientSession]) -> ChannelIntake:
+    shops = [Shop(ShopCredentials(s.channel, s.shop_id, s.app_key, s.app_secret,
+                                  s.access_token or None, s.api_base), s.webhook_secret)
+             for s in config.shops]
+    return ChannelIntake(shops, session)
+
+
+async def _http_ctx(app: web.Application) -> AsyncIterator[None]:
+    session = new_session()
+    app[INTAKE] = make_intake(app[CONFIG], lambda: session)
+    yield
+    await session.close()
+
+
+async def _inbox_ctx(app: web.Application) -> AsyncIterator[None]:
+    inbox, close = make_inbox(app[CONFIG], app[DATABASE])
+    if isinstance(inbox, RedisStreamsInbox):
+        await inbox.setup()
+    app[INBOX] = inbox
+    app[CONSUMER] = inbox
+    yield
+    await close()
+
+
+async def _workers_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[CONFIG].inbox
+    deps = InboxDeps(app[INTAKE], app[DATABASE].new_uow)
+
+    async def handle(envelopes: Sequence[Envelope]) -> None:
+        await process_batch(envelopes, deps, now=utcnow())
+
+    async def poison(envelope: Envelope, reason: str) -> None:
+        await dead_letter(envelope, reason, deps, now=utcnow())
+
+    worker_settings = WorkerSettings(batch=settings.batch, reclaim_idle_s=settings.reclaim_idle_s,
+                                     max_attempts=settings.max_attempts)
+    workers = [Worker(f"{socket.gethostname()}-{os.getpid()}-{n}", app[CONSUMER], handle,
+                      poison, worker_settings) for n in range(settings.workers)]
+    tasks = [asyncio.create_task(worker.run(), name=worker.name) for worker in workers]
+    yield
+    for worker in workers:
+        worker.stop()
+    _, pending = await asyncio.wait(tasks, timeout=2)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+
+
 def build_app(config: Config) -> web.Application:
     app = web.Application()
     app[CONFIG] = config
-    app.cleanup_ctx.append(_database_ctx)
+    app.cleanup_ctx.extend([_database_ctx, _http_ctx, _inbox_ctx, _workers_ctx])
     app.router.add_get("/healthz", healthz)
+    app.router.add_routes(webhook_routes())
     return app
 
 

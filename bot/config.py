@@ -66,12 +66,50 @@ class LogConfig:
 
 
 @dataclass(frozen=True)
+class ShopConfig:
+    """One shop on one channel (``[[shops]]``): polled on a schedule and/or pushing webhooks."""
+
+    channel: str = ""
+    shop_id: str = ""
+    app_key: str = ""
+    app_secret: str = field(default="", repr=False)
+    access_token: str = field(default="", repr=False)
+    api_base: str = ""
+    webhook_secret: str = field(default="", repr=False)
+    poll: bool = False
+    poll_interval_s: int = 300
+    poll_overlap_s: int = 120
+
+
+@dataclass(frozen=True)
+class InboxConfig:
+    """Where inbound work waits: the database (embedded default) or Redis Streams."""
+
+    backend: str = "sql"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    stream_prefix: str = "orderbot"
+    workers: int = 2
+    batch: int = 200
+    reclaim_idle_s: float = 30.0
+    max_attempts: int = 5
+
+    def check(self) -> None:
+        _require(self.backend in ("sql", "redis"), "inbox", "backend", "'sql' or 'redis'",
+                 self.backend)
+        _require(self.workers >= 1, "inbox", "workers", ">= 1", self.workers)
+        _require(1 <= self.batch <= 1000, "inbox", "batch", "1-1000", self.batch)
+        _require(self.max_attempts >= 1, "inbox", "max_attempts", ">= 1", self.max_attempts)
+
+
+@dataclass(frozen=True)
 class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     log: LogConfig = field(default_factory=LogConfig)
+    inbox: InboxConfig = field(default_factory=InboxConfig)
     dingtalk: DingTalkSettings = field(default_factory=DingTalkSettings)
     wecom: WeComSettings = field(default_factory=WeComSettings)
+    shops: tuple[ShopConfig, ...] = ()
 
 
 def _check_wecom(wecom: WeComSettings) -> None:
@@ -92,7 +130,24 @@ def _check_dingtalk(dingtalk: DingTalkSettings) -> None:
             _require(bool(getattr(dingtalk, key)), "dingtalk", key, "a value when enabled", "")
 
 
-_CHECKS: dict[str, Any] = {"wecom": _check_wecom, "dingtalk": _check_dingtalk}
+def _check_shops(shops: tuple[ShopConfig, ...]) -> None:
+    from integrations.channels.registry import names
+
+    seen: set[tuple[str, str]] = set()
+    for index, shop in enumerate(shops):
+        where = f"shops[{index}]"
+        _require(shop.channel in names(), where, "channel", f"one of {', '.join(names())}",
+                 shop.channel)
+        _require(bool(shop.shop_id), where, "shop_id", "a non-empty id", shop.shop_id)
+        _require((shop.channel, shop.shop_id) not in seen, where, "shop_id",
+                 "unique per channel", shop.shop_id)
+        seen.add((shop.channel, shop.shop_id))
+        _require(shop.poll_interval_s >= 10, where, "poll_interval_s", ">= 10",
+                 shop.poll_interval_s)
+
+
+_CHECKS: dict[str, Any] = {"wecom": _check_wecom, "dingtalk": _check_dingtalk,
+                           "shops": _check_shops}
 
 
 def _require(ok: bool, section: str, key: str, expected: str, got: object) -> None:
@@ -178,6 +233,13 @@ def _coerce(hint: Any, value: object, section: str, key: str) -> Any:
         return None
     if isinstance(value, str) and origin is not str:
         value = _parse_env(origin, value)
+    item = (typing.get_args(base) or (None,))[0]
+    if origin in (list, tuple) and dataclasses.is_dataclass(item):
+        if not isinstance(value, list | tuple):
+            raise ConfigError(f"config: {_name(section, key)}: expected an array of tables")
+        built = [_build(item, entry, f"{key}[{i}]")  # type: ignore[arg-type]
+                 for i, entry in enumerate(value)]
+        return tuple(built) if origin is tuple else built
     ok = _is_instance(origin, value)
     if ok and origin in (list, tuple):
         items: list[Any] = list(value)  # type: ignore[call-overload]

@@ -3,15 +3,18 @@ and bot/, and only ``bot/app.py`` picks them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from types import TracebackType
 from typing import Protocol
 
 from core.batch import BatchOutcome
+from core.counters import ChannelDay
 from core.events import OrderEvent
 from core.inbox import Envelope as Envelope
 from core.ingest import StoredOrder
 from core.order import Order
+from core.payloads import RawPayload
 
 
 class Inbox(Protocol):
@@ -75,18 +78,48 @@ class OrderRepository(Protocol):
 class DeadLetters(Protocol):
     async def add(
         self, *, source: str, reason: str, raw: bytes, received_at: datetime,
-        content_type: str | None = None,
-    ) -> int: ...  # fmt: skip
+        content_type: str | None = None, meta: Mapping[str, object] | None = None,
+    ) -> int: ...
+
+
+class Snapshots(Protocol):
+    async def keep(self, payloads: Sequence[RawPayload], *, at: datetime) -> None: ...
+
+
+class ChannelParser(Protocol):
+    """Channel adapters behind one call: a raw payload -> canonical orders (fetching full
+    orders when a push only names them). Raises on a payload that is not in the platform's
+    documented shape; the message says why."""
+
+    async def parse(self, payload: RawPayload) -> list[Order]: ...
+
+
+class Counters(Protocol):
+    async def add(self, rows: Sequence[ChannelDay]) -> None: ...
 
 
 class UnitOfWork(Protocol):
     """One transaction. ``async with uow:``; leaving without ``commit()`` rolls back."""
 
-    orders: OrderRepository
-    dead_letters: DeadLetters
+    @property
+    def orders(self) -> OrderRepository: ...
+
+    @property
+    def dead_letters(self) -> DeadLetters: ...
+
+    @property
+    def snapshots(self) -> Snapshots: ...
+
+    @property
+    def counters(self) -> Counters: ...
 
     async def __aenter__(self) -> UnitOfWork: ...
 
-    async def __aexit__(self, *exc: object) -> None: ...
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
 
     async def commit(self) -> None: ...

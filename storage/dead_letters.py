@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,6 +25,7 @@ class DeadLetter:
     received_at: datetime
     replayed_at: datetime | None
     replay_result: str | None
+    meta: dict[str, Any] | None
 
 
 class SqlDeadLetters:
@@ -31,10 +34,10 @@ class SqlDeadLetters:
 
     async def add(
         self, *, source: str, reason: str, raw: bytes, received_at: datetime,
-        content_type: str | None = None,
-    ) -> int:  # fmt: skip
+        content_type: str | None = None, meta: Mapping[str, object] | None = None,
+    ) -> int:
         values = {"source": source, "reason": reason, "raw": raw, "content_type": content_type,
-                  "received_at": received_at}
+                  "received_at": received_at, "meta": dict(meta) if meta else None}
         result = await self._session.execute(insert(dead_t).returning(dead_t.c.id), [values])
         return int(result.scalar_one())
 

@@ -3,13 +3,14 @@ nothing outside ``storage/`` sees these classes."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -177,3 +178,32 @@ class DeadLetterRow(SQLModel, table=True):
     received_at: datetime = _time(index=True)
     replayed_at: datetime | None = _time(nullable=True)
     replay_result: str | None = Field(default=None, sa_column=Column(Text))
+    meta: dict[str, Any] | None = _json(nullable=True)  # channel, shop, query, headers
+
+
+class SnapshotRow(SQLModel, table=True):
+    """A raw payload exactly as a channel sent it (zlib), addressed by its SHA-256. Events
+    name the snapshot they came from, so a disputed price or address can be shown as sent."""
+
+    __tablename__ = "snapshots"
+
+    digest: str = Field(sa_column=Column(String(64), primary_key=True))
+    channel: str = Field(sa_column=Column(String(32), nullable=False))
+    content_type: str | None = Field(default=None, sa_column=Column(String(100)))
+    size: int = Field(sa_column=Column(Integer, nullable=False))
+    body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    received_at: datetime = _time()
+
+
+class ChannelCounterRow(SQLModel, table=True):
+    """Per channel and Beijing day: received = stored + duplicates + dead_lettered."""
+
+    __tablename__ = "channel_counters"
+
+    day: date = Field(sa_column=Column(Date, primary_key=True))
+    channel: str = Field(sa_column=Column(String(32), primary_key=True))
+    received: int = Field(sa_column=Column(BigInteger, nullable=False))
+    stored: int = Field(sa_column=Column(BigInteger, nullable=False))
+    duplicates: int = Field(sa_column=Column(BigInteger, nullable=False))
+    dead_lettered: int = Field(sa_column=Column(BigInteger, nullable=False))
+    late: int = Field(sa_column=Column(BigInteger, nullable=False))

@@ -8,8 +8,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.errors import ConcurrencyError
+from storage.counters import SqlCounters
 from storage.dead_letters import SqlDeadLetters
 from storage.orders import SqlOrderRepository
+from storage.snapshots import SqlSnapshots
 
 
 class SqlUnitOfWork:
@@ -21,6 +23,8 @@ class SqlUnitOfWork:
 
     orders: SqlOrderRepository
     dead_letters: SqlDeadLetters
+    snapshots: SqlSnapshots
+    counters: SqlCounters
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -31,6 +35,8 @@ class SqlUnitOfWork:
         await self._session.begin()
         self.orders = SqlOrderRepository(self._session)
         self.dead_letters = SqlDeadLetters(self._session)
+        self.snapshots = SqlSnapshots(self._session)
+        self.counters = SqlCounters(self._session)
         return self
 
     async def __aexit__(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
@@ -38,25 +39,36 @@ async def _pg_admin(statement: str) -> None:
         await conn.close()
 
 
+def in_thread(function: Callable[[], object]) -> None:
+    """Run blocking set-up (``asyncio.run`` inside) even when an event loop is running here:
+    session fixtures may first be requested from inside an async test."""
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(function).result()
+
+
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
     """A fresh migrated database for this session, dropped at the end."""
     name = f"orderbot_test_{os.getpid()}"
-    asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}"'))
-    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
     host = PG_ADMIN.split("@", 1)[1].rsplit("/", 1)[0]
     user = PG_ADMIN.split("://", 1)[1].split("@", 1)[0]
     url = f"postgresql+asyncpg://{user}@{host}/{name}"
-    upgrade(url)
+
+    def create() -> None:
+        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+        upgrade(url)
+
+    in_thread(create)
     yield url
-    asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    in_thread(lambda: asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')))
 
 
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Migrate once; each test copies the file (migrations run once, tests stay isolated)."""
     path = tmp_path_factory.mktemp("sqlite") / "template.db"
-    upgrade(f"sqlite+aiosqlite:///{path}")
+    in_thread(lambda: upgrade(f"sqlite+aiosqlite:///{path}"))
     return path
 
 
@@ -73,13 +85,19 @@ def db_url(request: pytest.FixtureRequest) -> str:
     return str(request.getfixturevalue(fixture))
 
 
-@pytest.fixture
-async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(db_url)
+async def fresh_engine(url: str) -> AsyncEngine:
+    """An engine on ``url``; the shared PostgreSQL test database is emptied first."""
+    engine = create_engine(url)
     if engine.dialect.name == "postgresql":
         tables = ", ".join(t.name for t in metadata.sorted_tables)
         async with engine.begin() as conn:
             await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    return engine
+
+
+@pytest.fixture
+async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = await fresh_engine(db_url)
     yield engine
     await engine.dispose()
 

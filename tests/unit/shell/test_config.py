@@ -69,15 +69,29 @@ def test_example_is_the_defaults() -> None:
 
 def test_example_documents_every_key_with_a_comment() -> None:
     lines = EXAMPLE.read_text(encoding="utf-8").splitlines()
+    example_block = lines.index("# [[shops]]")  # the array-of-tables example is commented out
+    lines = lines[:example_block] + [line[2:] for line in lines[example_block:]]
     documented: set[str] = set()
     section = ""
     for index, line in enumerate(lines):
-        if header := re.fullmatch(r"\[(\w+)\]", line):
+        if header := re.fullmatch(r"\[\[?(\w+)\]\]?", line):
             section = header.group(1)
         elif key := re.match(r"(\w+) = ", line):
             assert lines[index - 1].startswith("#"), f"[{section}] {key.group(1)} has no comment"
             documented.add(f"{section}.{key.group(1)}")
-    sections = typing.get_type_hints(Config)
-    expected = {f"{name}.{f.name}" for name, cls in sections.items()
-                for f in dataclasses.fields(cls)}
+    expected = set()
+    for name, cls in typing.get_type_hints(Config).items():
+        item = typing.get_args(cls)[0] if typing.get_origin(cls) is tuple else cls
+        expected |= {f"{name}.{f.name}" for f in dataclasses.fields(item)}
     assert documented == expected
+
+
+def test_shops_are_an_array_of_tables(tmp_path: Path) -> None:
+    path = write(tmp_path, '[[shops]]\nchannel = "jd"\nshop_id = "a"\n'
+                           '[[shops]]\nchannel = "pos"\nshop_id = "b"\npoll = false\n')
+    config = load_config(path, {})
+    assert [(s.channel, s.shop_id) for s in config.shops] == [("jd", "a"), ("pos", "b")]
+    with pytest.raises(ConfigError, match=r"\[shops\[0\]\] channel: expected one of"):
+        load_config(write(tmp_path, '[[shops]]\nchannel = "ebay"\nshop_id = "a"\n'), {})
+    with pytest.raises(ConfigError, match=r"unknown key \[shops\[0\]\] secret"):
+        load_config(write(tmp_path, '[[shops]]\nchannel = "jd"\nsecret = "a"\n'), {})

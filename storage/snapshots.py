@@ -1,0 +1,37 @@
+"""Raw payload snapshots, content-addressed (SHA-256) and compressed (zlib)."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.payloads import RawPayload
+from storage.tables import SnapshotRow
+from storage.upsert import insert_for
+
+snapshots_t = SnapshotRow.__table__  # type: ignore[attr-defined]
+
+
+class SqlSnapshots:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def keep(self, payloads: Sequence[RawPayload], *, at: datetime) -> None:
+        """Store each body once (a repeat, in the batch or from before, is a no-op)."""
+        rows = {p.digest: {"digest": p.digest, "channel": p.channel,
+                           "content_type": p.content_type, "size": len(p.body),
+                           "body": zlib.compress(p.body, 6), "received_at": at}
+                for p in payloads}
+        if rows:
+            query = insert_for(self._session, snapshots_t).on_conflict_do_nothing(
+                index_elements=["digest"])
+            await self._session.execute(query, list(rows.values()))
+
+    async def get(self, digest: str) -> bytes | None:
+        query = select(snapshots_t.c.body).where(snapshots_t.c.digest == digest)
+        packed = (await self._session.execute(query)).scalar_one_or_none()
+        return None if packed is None else zlib.decompress(packed)
