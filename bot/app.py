@@ -31,9 +31,9 @@ from handlers.process_inbox import InboxDeps, dead_letter, process_batch
 from integrations.channels.base import ShopCredentials
 from integrations.http import new_session
 from integrations.intake import ChannelIntake, Shop
+from storage.db import create_engine, schema_version, session_factory
 from storage.inbox.redis_streams import RedisStreamsInbox
 from storage.inbox.sql import SqlInbox
-from storage.db import create_engine, schema_version, session_factory
 from storage.migrate import head_revision
 from storage.uow import SqlUnitOfWork
 

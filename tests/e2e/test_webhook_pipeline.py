@@ -66,8 +66,8 @@ async def service(request: pytest.FixtureRequest) -> AsyncIterator[tuple[str, An
         await engine.dispose()
 
 
-async def wait_for(engine: Any, sql: str, expected: int, timeout: float = 15) -> int:
-    deadline = asyncio.get_running_loop().time() + timeout
+async def wait_for(engine: Any, sql: str, expected: int, within_s: float = 15) -> int:
+    deadline = asyncio.get_running_loop().time() + within_s
     while True:
         async with engine.connect() as conn:
             value = int((await conn.execute(text(sql))).scalar_one())
@@ -109,7 +109,7 @@ async def test_forged_push_is_refused_and_not_queued(service: tuple[str, Any]) -
         async with session.post(f"{base}/webhooks/ebay", data=b"{}") as response:
             assert response.status == 404
     await asyncio.sleep(0.5)
-    assert await wait_for(engine, "SELECT count(*) FROM orders", 1, timeout=0.5) == 0
+    assert await wait_for(engine, "SELECT count(*) FROM orders", 1, within_s=0.5) == 0
 
 
 async def test_verified_but_malformed_push_is_dead_lettered(service: tuple[str, Any]) -> None:
