@@ -8,6 +8,7 @@ may already be in fulfilment, and holding the second is what stops a double ship
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,7 +16,7 @@ from datetime import datetime
 from core.anomalies import Anomaly, AnomalyCode, open_anomaly
 from core.errors import DomainError
 from core.events import OrderEvent, append_event
-from core.fingerprint import is_suspected_duplicate
+from core.fingerprint import is_suspected_duplicate, normalise_phone, sku_multiset
 from core.ingest import Arrival, IngestKind, StoredOrder, ingest
 from core.order import Order
 
@@ -87,16 +88,26 @@ def ingest_batch(
 def _flag_duplicates(
     outcomes: list[BatchOutcome], candidates: list[Order], at: datetime
 ) -> list[BatchOutcome]:
-    seen = [c for c in candidates if c.key not in {o.key for o in outcomes}]
+    """Linear: orders are grouped by (phone, goods), so each is compared with its group only."""
+    in_batch = {o.key for o in outcomes}
+    seen: dict[tuple[str | None, str], list[Order]] = defaultdict(list)
+    for candidate in candidates:
+        if candidate.key not in in_batch:
+            seen[_group(candidate)].append(candidate)
     result: list[BatchOutcome] = []
     for outcome in outcomes:
-        twin = next((o for o in seen if is_suspected_duplicate(outcome.order, o)), None)
-        if outcome.created and twin is not None:
-            outcome = _open_duplicate(outcome, twin, at)
         if outcome.created:
-            seen.append(outcome.order)
+            group = seen[_group(outcome.order)]
+            twin = next((o for o in group if is_suspected_duplicate(outcome.order, o)), None)
+            if twin is not None:
+                outcome = _open_duplicate(outcome, twin, at)
+            group.append(outcome.order)
         result.append(outcome)
     return result
+
+
+def _group(order: Order) -> tuple[str | None, str]:
+    return normalise_phone(order.receiver.phone), sku_multiset(order)
 
 
 def _open_duplicate(outcome: BatchOutcome, twin: Order, at: datetime) -> BatchOutcome:

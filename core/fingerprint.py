@@ -52,21 +52,32 @@ def time_bucket(order: Order) -> int:
     return int(order.created_at.timestamp()) // _WINDOW_S
 
 
-def duplicate_key(order: Order, bucket: int | None = None) -> str | None:
-    """Hashed (phone, goods, bucket): storable and indexable without keeping the phone."""
+def _buyer_goods(order: Order) -> str | None:
     phone = normalise_phone(order.receiver.phone)
     if phone is None or not order.lines:
         return None
-    bucket = time_bucket(order) if bucket is None else bucket
-    raw = f"{phone}\x1f{sku_multiset(order)}\x1f{bucket}"
-    return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:40]
+    return f"{phone}\x1f{sku_multiset(order)}"
+
+
+def _hashed(buyer_goods: str, bucket: int) -> str:
+    return hashlib.sha256(f"{buyer_goods}\x1f{bucket}".encode()).hexdigest()[:40]
+
+
+def duplicate_key(order: Order, bucket: int | None = None) -> str | None:
+    """Hashed (phone, goods, bucket): storable and indexable without keeping the phone."""
+    buyer_goods = _buyer_goods(order)
+    if buyer_goods is None:
+        return None
+    return _hashed(buyer_goods, time_bucket(order) if bucket is None else bucket)
 
 
 def duplicate_probe_keys(order: Order) -> tuple[str, ...]:
     """Keys of the order's bucket and both neighbours (empty if the order has no key)."""
+    buyer_goods = _buyer_goods(order)
+    if buyer_goods is None:
+        return ()
     bucket = time_bucket(order)
-    keys = (duplicate_key(order, bucket + delta) for delta in (-1, 0, 1))
-    return tuple(key for key in keys if key is not None)
+    return tuple(_hashed(buyer_goods, bucket + delta) for delta in (-1, 0, 1))
 
 
 def is_suspected_duplicate(a: Order, b: Order) -> bool:

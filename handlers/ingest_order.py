@@ -78,7 +78,8 @@ async def _store(cmd: IngestOrders, uow: UnitOfWork) -> BatchResult:
         await uow.snapshots.keep(cmd.payloads, at=at)
         orders = [arrival.order for arrival in cmd.arrivals]
         stored = await uow.orders.load_many(order.key for order in orders)
-        candidates = await uow.orders.duplicate_candidates(orders)
+        candidates = await uow.orders.duplicate_candidates(
+            order for order in orders if order.key not in stored)  # only new ones can be twins
         result = ingest_batch(cmd.arrivals, stored, at=at, candidates=candidates)
         await uow.orders.save_batch(result.outcomes, at=at)
         await _dead_letter(uow, cmd, result)
