@@ -11,13 +11,12 @@ import asyncio
 import logging
 import os
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import aiohttp
 from aiohttp import web
-from redis import asyncio as redis_asyncio
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import __version__
@@ -32,8 +31,8 @@ from integrations.channels.base import ShopCredentials
 from integrations.http import new_session
 from integrations.intake import ChannelIntake, Shop
 from storage.db import create_engine, schema_version, session_factory
-from storage.inbox.redis_streams import RedisStreamsInbox
 from storage.inbox.sql import SqlInbox
+from storage.inbox.wiring import InboxSettings, open_inbox
 from storage.migrate import head_revision
 from storage.uow import SqlUnitOfWork
 
@@ -90,17 +89,11 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response(body, status=200 if ok else 503)
 
 
-def make_inbox(config: Config, database: Database) -> tuple[Any, Callable[[], Awaitable[None]]]:
-    """The configured inbox backend and how to close it."""
-    if config.inbox.backend == "redis":
-        client = redis_asyncio.from_url(config.inbox.redis_url)
-        inbox: Any = RedisStreamsInbox(client, prefix=f"{config.inbox.stream_prefix}:inbox")
-        return inbox, client.aclose
-    return SqlInbox(database.engine), _nothing
-
-
-async def _nothing() -> None:
-    return None
+def inbox_settings(config: Config) -> InboxSettings:
+    inbox = config.inbox
+    return InboxSettings(backend=inbox.backend, redis_url=inbox.redis_url,
+                         key_prefix=f"{inbox.stream_prefix}:inbox",
+                         dedup_ttl_s=inbox.dedup_ttl_s, poll_ms=inbox.poll_ms)
 
 
 def make_intake(config: Config, session: Callable[[], aiohttp.ClientSession]) -> ChannelIntake:
@@ -118,13 +111,23 @@ async def _http_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _inbox_ctx(app: web.Application) -> AsyncIterator[None]:
-    inbox, close = make_inbox(app[CONFIG], app[DATABASE])
-    if isinstance(inbox, RedisStreamsInbox):
-        await inbox.setup()
-    app[INBOX] = inbox
-    app[CONSUMER] = inbox
+    async with open_inbox(inbox_settings(app[CONFIG]), engine=app[DATABASE].engine) as inbox:
+        app[INBOX] = inbox
+        app[CONSUMER] = inbox
+        yield
+
+
+async def _scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Periodic jobs (apscheduler, in-process). Singleton jobs take a Redis lock when several
+    processes share one Redis."""
+    scheduler = AsyncIOScheduler(timezone="UTC")
+    inbox = app[INBOX]
+    if isinstance(inbox, SqlInbox):
+        scheduler.add_job(inbox.prune, "interval", hours=1, id="inbox-prune",
+                          coalesce=True, max_instances=1)
+    scheduler.start()
     yield
-    await close()
+    scheduler.shutdown(wait=False)
 
 
 async def _workers_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -154,7 +157,8 @@ async def _workers_ctx(app: web.Application) -> AsyncIterator[None]:
 def build_app(config: Config) -> web.Application:
     app = web.Application()
     app[CONFIG] = config
-    app.cleanup_ctx.extend([_database_ctx, _http_ctx, _inbox_ctx, _workers_ctx])
+    app.cleanup_ctx.extend([_database_ctx, _http_ctx, _inbox_ctx, _scheduler_ctx,
+                            _workers_ctx])
     app.router.add_get("/healthz", healthz)
     app.router.add_routes(webhook_routes())
     return app

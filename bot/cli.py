@@ -27,6 +27,30 @@ def parser() -> argparse.ArgumentParser:
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="SUBCOMMAND")
     db_commands.add_parser("upgrade", help="apply migrations up to the latest",
                            description="Apply all pending migrations.")
+    mapping = commands.add_parser(
+        "map", help="print a channel payload as canonical JSON lines",
+        description="Map a platform payload (full API response with envelope, or a bare "
+                    "order; POS: CSV) to canonical JSON, one order per line.")
+    mapping.add_argument("--channel", required=True, help="taobao, douyin, pdd, jd, youzan, "
+                                                          "wechat_shop or pos")
+    mapping.add_argument("file", nargs="?", default="-", help="payload file (default: stdin)")
+    ingest = commands.add_parser(
+        "ingest", help="feed a payload file through the real pipeline",
+        description="Parse, snapshot and store the orders in a payload file, exactly as a "
+                    "webhook push would be.")
+    ingest.add_argument("--channel", required=True, help="the channel the payload came from")
+    ingest.add_argument("--shop", help="configured shop id (needed for encrypted pushes)")
+    ingest.add_argument("file", help="payload file, or - for stdin")
+    dead = commands.add_parser("deadletter", help="payloads that failed",
+                               description="Payloads that failed, kept with the reason.")
+    dead_commands = dead.add_subparsers(dest="dead_command", required=True, metavar="SUBCOMMAND")
+    listing = dead_commands.add_parser("list", help="list dead letters (not yet replayed)",
+                                       description="List dead letters, newest first.")
+    listing.add_argument("--all", action="store_true", help="include replayed ones")
+    replay = dead_commands.add_parser("replay", help="process a dead letter again",
+                                      description="Process a dead letter again (after a "
+                                                  "mapping or configuration fix).")
+    replay.add_argument("id", type=int, metavar="ID", help="dead letter id (from list)")
     order = commands.add_parser("order", help="inspect orders", description="Inspect orders.")
     order_commands = order.add_subparsers(dest="order_command", required=True,
                                           metavar="SUBCOMMAND")
@@ -52,6 +76,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run(config)
     if args.command == "db":
         return _db_upgrade(config)
+    if args.command == "map":
+        from bot.commands.map_orders import map_command
+
+        return map_command(args.channel, args.file, sys.stdin.buffer, sys.stdout, sys.stderr)
+    if args.command == "ingest":
+        from bot.commands.ingest_files import ingest_file
+
+        return asyncio.run(ingest_file(config, args.channel, args.shop, args.file))
+    if args.command == "deadletter":
+        from bot.commands import ingest_files
+
+        if args.dead_command == "list":
+            return asyncio.run(ingest_files.list_dead_letters(config, args.all))
+        return asyncio.run(ingest_files.replay_dead_letter(config, args.id))
     return asyncio.run(_order(config, args.order_command, args.ref, args.reveal))
 
 

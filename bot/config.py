@@ -92,6 +92,8 @@ class InboxConfig:
     batch: int = 200
     reclaim_idle_s: float = 30.0
     max_attempts: int = 5
+    dedup_ttl_s: int = 3 * 24 * 3600
+    poll_ms: int = 100
 
     def check(self) -> None:
         _require(self.backend in ("sql", "redis"), "inbox", "backend", "'sql' or 'redis'",
@@ -99,6 +101,7 @@ class InboxConfig:
         _require(self.workers >= 1, "inbox", "workers", ">= 1", self.workers)
         _require(1 <= self.batch <= 1000, "inbox", "batch", "1-1000", self.batch)
         _require(self.max_attempts >= 1, "inbox", "max_attempts", ">= 1", self.max_attempts)
+        _require(self.dedup_ttl_s >= 60, "inbox", "dedup_ttl_s", ">= 60", self.dedup_ttl_s)
 
 
 @dataclass(frozen=True)
