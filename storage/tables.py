@@ -207,3 +207,17 @@ class ChannelCounterRow(SQLModel, table=True):
     duplicates: int = Field(sa_column=Column(BigInteger, nullable=False))
     dead_lettered: int = Field(sa_column=Column(BigInteger, nullable=False))
     late: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class PollCursorRow(SQLModel, table=True):
+    """Where one shop's order polling stands: the next window starts at ``last_end`` minus the
+    overlap. ``last_end`` is NULL until a run succeeded; a failed run keeps it and records
+    ``last_error``, so the next run retries the same window (no gaps)."""
+
+    __tablename__ = "poll_cursors"
+
+    channel: str = Field(sa_column=Column(String(32), primary_key=True))
+    shop_id: str = Field(sa_column=Column(String(128), primary_key=True))
+    last_end: datetime | None = _time(nullable=True)
+    last_run_at: datetime = _time()
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
