@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
 import socket
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
@@ -162,6 +163,31 @@ def build_app(config: Config) -> web.Application:
     app.router.add_get("/healthz", healthz)
     app.router.add_routes(webhook_routes())
     return app
+
+
+def build_worker_app(config: Config) -> web.Application:
+    """The same resources and workers as the service, without HTTP routes: ``orderbot worker``
+    processes added next to one ``orderbot run`` scale ingestion across cores and machines."""
+    app = web.Application()
+    app[CONFIG] = config
+    app.cleanup_ctx.extend([_database_ctx, _http_ctx, _inbox_ctx, _workers_ctx])
+    return app
+
+
+async def serve_workers(config: Config) -> None:
+    """Run workers until SIGINT/SIGTERM."""
+    runner = web.AppRunner(build_worker_app(config), handle_signals=False)
+    await runner.setup()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    log.info("orderbot %s worker started (%d tasks, inbox %s)", __version__,
+             config.inbox.workers, config.inbox.backend)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
 
 
 def run(config: Config) -> None:

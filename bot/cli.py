@@ -23,6 +23,9 @@ def parser() -> argparse.ArgumentParser:
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("run", help="serve the bot (web chat, webhooks, workers)",
                         description="Start the service and serve until Ctrl-C.")
+    commands.add_parser("worker", help="run inbox workers only (no HTTP)",
+                        description="Process the inbox until Ctrl-C; start several next to "
+                                    "one `orderbot run` to use more cores.")
     db = commands.add_parser("db", help="database schema", description="Database schema.")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="SUBCOMMAND")
     db_commands.add_parser("upgrade", help="apply migrations up to the latest",
@@ -74,6 +77,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure(config.log.level, config.log.format)
     if args.command == "run":
         return _run(config)
+    if args.command == "worker":
+        from bot.app import serve_workers
+
+        asyncio.run(serve_workers(config))
+        return EXIT_OK
     if args.command == "db":
         return _db_upgrade(config)
     if args.command == "map":
