@@ -8,12 +8,15 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol
 
+from core.anomalies import Anomaly
 from core.batch import BatchOutcome
+from core.cards import CardRecord
 from core.counters import ChannelDay
 from core.events import OrderEvent
 from core.inbox import Envelope as Envelope
 from core.ingest import StoredOrder
 from core.order import Order
+from core.outbox import OutboxItem, Outgoing
 from core.payloads import RawPayload
 
 
@@ -123,3 +126,74 @@ class UnitOfWork(Protocol):
     ) -> None: ...
 
     async def commit(self) -> None: ...
+
+
+# --- chat: outbox, cards, anomalies (issue 4) ---------------------------------------------
+
+class OutboxRepository(Protocol):
+    """Messages to deliver, written in the same transaction as the change behind them."""
+
+    async def add(self, messages: Sequence[Outgoing], *, at: datetime) -> list[int]: ...
+
+    async def claim(self, *, now: datetime, lease_s: float, limit: int) -> list[OutboxItem]:
+        """Due heads of conversations (one per conversation), leased until now + lease_s."""
+        ...
+
+    async def mark_sent(self, item: OutboxItem, *, at: datetime,
+                        delivery_ref: str | None = None) -> None: ...
+
+    async def mark_failed(self, item: OutboxItem, *, error: str,
+                          next_attempt_at: datetime | None) -> None: ...
+
+    async def holders(self, card_id: str) -> list[tuple[str, str]]:
+        """(platform, conversation) of everyone a card was sent to."""
+        ...
+
+    async def delivery_ref(self, card_id: str, platform: str, conversation: str
+                           ) -> str | None: ...
+
+
+class CardRepository(Protocol):
+    async def add(self, record: CardRecord, *, at: datetime) -> None: ...
+
+    async def get(self, card_id: str) -> CardRecord | None: ...
+
+    async def replace(self, record: CardRecord, *, expected_version: int, at: datetime
+                      ) -> bool:
+        """Compare-and-set on the version: False when someone else changed the card first."""
+        ...
+
+
+class AnomalyRepository(Protocol):
+    async def get(self, anomaly_id: int) -> Anomaly | None: ...
+
+    async def for_order(self, key: str) -> list[Anomaly]: ...
+
+    async def resolve(self, anomaly_id: int, *, at: datetime, by: str) -> bool: ...
+
+
+class ChatUnitOfWork(UnitOfWork, Protocol):
+    """The unit of work chat use cases need: orders plus outbox, cards and anomalies."""
+
+    @property
+    def outbox(self) -> OutboxRepository: ...
+
+    @property
+    def cards(self) -> CardRepository: ...
+
+    @property
+    def anomalies(self) -> AnomalyRepository: ...
+
+    async def __aenter__(self) -> ChatUnitOfWork: ...
+
+
+class ChatSender(Protocol):
+    """Delivers outbox messages to one chat platform. Returns the platform's handle of what
+    it sent (WeCom response_code, or None). Raises ``PermanentDeliveryError`` when retrying
+    cannot help (unknown recipient); any other exception is retried with backoff."""
+
+    async def deliver(self, item: OutboxItem, reference: str | None) -> str | None: ...
+
+
+class PermanentDeliveryError(Exception):
+    """The platform refused a message for good; it is marked failed and the queue moves on."""

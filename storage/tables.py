@@ -163,6 +163,11 @@ class OutboxRow(SQLModel, table=True):
     created_at: datetime = _time()
     sent_at: datetime | None = _time(nullable=True)
     last_error: str | None = Field(default=None, sa_column=Column(Text))
+    # migration 0005: the card a row carries (so an update reaches every holder), the
+    # delivery latency, and the platform's handle of what was sent (WeCom response_code).
+    card_id: str | None = Field(default=None, sa_column=Column(String(64), index=True))
+    latency_ms: int | None = Field(default=None, sa_column=Column(Integer))
+    delivery_ref: str | None = Field(default=None, sa_column=Column(String(200)))
 
 
 class DeadLetterRow(SQLModel, table=True):

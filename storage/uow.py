@@ -8,9 +8,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.errors import ConcurrencyError
+from storage.anomalies import SqlAnomalies
+from storage.cards import SqlCards
 from storage.counters import SqlCounters
 from storage.dead_letters import SqlDeadLetters
 from storage.orders import SqlOrderRepository
+from storage.outbox import SqlOutbox
 from storage.snapshots import SqlSnapshots
 
 
@@ -25,6 +28,9 @@ class SqlUnitOfWork:
     dead_letters: SqlDeadLetters
     snapshots: SqlSnapshots
     counters: SqlCounters
+    outbox: SqlOutbox
+    cards: SqlCards
+    anomalies: SqlAnomalies
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -37,6 +43,9 @@ class SqlUnitOfWork:
         self.dead_letters = SqlDeadLetters(self._session)
         self.snapshots = SqlSnapshots(self._session)
         self.counters = SqlCounters(self._session)
+        self.outbox = SqlOutbox(self._session)
+        self.cards = SqlCards(self._session)
+        self.anomalies = SqlAnomalies(self._session)
         return self
 
     async def __aexit__(

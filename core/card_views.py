@@ -1,0 +1,97 @@
+"""The cards orderbot sends, as neutral ``Card`` values: order detail, dead letter, duplicate.
+
+What a person reads on a phone: status in Chinese, amounts in yuan, Beijing time, and personal
+data masked (phones and street addresses never appear whole on a card; cards are forwarded).
+Buttons carry ``act:v1:<card_id>:<verb>`` and nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from core.anomalies import Anomaly, AnomalyStatus
+from core.cards import CardKind, CardRecord, Verb
+from core.chat import Button, Card, format_payload
+from core.clock import shanghai_text
+from core.masking import mask_address, mask_phone
+from core.money import fen_to_yuan
+from core.order import Order
+from core.people import Role
+from core.states import label
+
+MAX_LINES = 10
+
+
+def mask_name(name: str | None) -> str:
+    """张三丰 -> 张**: enough to recognise a buyer on a card, not enough to identify one."""
+    return f"{name[0]}{'*' * min(len(name) - 1, 3)}" if name else "-"
+
+
+def order_detail(card_id: str, order: Order, anomalies: Sequence[Anomaly]) -> CardRecord:
+    """The generic "order detail" card any staff member gets by typing an order number."""
+    receiver = order.receiver
+    region = "".join(p for p in (receiver.province, receiver.city, receiver.district) if p)
+    fields = (
+        ("状态", label(order.status)),
+        ("渠道", order.channel),
+        ("金额", f"¥{fen_to_yuan(order.total_fen)}（实付 ¥{fen_to_yuan(order.paid_fen)}，"
+                 f"运费 ¥{fen_to_yuan(order.freight_fen)}）"),
+        ("下单", shanghai_text(order.created_at)),
+        ("收件人", f"{mask_name(receiver.name)} {mask_phone(receiver.phone) or ''}".strip()),
+        ("地址", f"{region}{mask_address(receiver.address) or ''}" or "-"),
+    )
+    body = "\n".join([*_line_rows(order), *_anomaly_rows(anomalies)])
+    refresh = Button("refresh", format_payload(card_id, Verb.REFRESH), "刷新")
+    card = Card(card_id=card_id, title=f"订单 {order.key}", body=body, fields=fields,
+                buttons=(refresh,))
+    return CardRecord(card, CardKind.ORDER_DETAIL, order.key, order.key)
+
+
+def _line_rows(order: Order) -> list[str]:
+    rows = [f"- {line.title or line.sku} × {line.quantity}  ¥{fen_to_yuan(line.paid_fen)}"
+            for line in order.lines[:MAX_LINES]]
+    if len(order.lines) > MAX_LINES:
+        rows.append(f"- …… 共 {len(order.lines)} 行")
+    return rows or ["- （无商品行）"]
+
+
+def _anomaly_rows(anomalies: Sequence[Anomaly]) -> list[str]:
+    open_ = [a for a in anomalies if a.status is AnomalyStatus.OPEN]
+    if not open_:
+        return ["", "异常：无"]
+    return ["", f"异常（{len(open_)}）："] + [
+        f"- [{a.klass.value}] {a.code.value}{'（阻塞）' if a.blocking else ''}：{a.reason}"
+        for a in open_
+    ]
+
+
+def dead_letter(card_id: str, letter_id: int, source: str, reason: str,
+                received_at: datetime) -> CardRecord:
+    """To ops: something could not be processed and waits for a fix and a replay."""
+    short = reason if len(reason) <= 200 else reason[:199] + "…"
+    card = Card(
+        card_id=card_id, title=f"死信 #{letter_id}", body=short,
+        fields=(("来源", source), ("时间", shanghai_text(received_at))),
+        buttons=(Button("handled", format_payload(card_id, Verb.HANDLED), "已处理",
+                        role_required=Role.OPS.value),),
+    )
+    return CardRecord(card, CardKind.DEAD_LETTER, str(letter_id))
+
+
+def suspected_duplicate(card_id: str, anomaly: Anomaly) -> CardRecord:
+    """From ingestion: this order may duplicate another. "不是重复" resolves the anomaly;
+    "确认重复" only records a merge proposal (merging is a gated action, decided later)."""
+    other = str(anomaly.data.get("other", "-"))
+    card = Card(
+        card_id=card_id, title="疑似重复订单", body=anomaly.reason,
+        fields=(("订单", anomaly.order_key), ("疑似重复", other),
+                ("发现", shanghai_text(anomaly.opened_at))),
+        buttons=(
+            Button("not_duplicate", format_payload(card_id, Verb.NOT_DUPLICATE), "不是重复",
+                   style="primary", role_required=Role.AGENT.value),
+            Button("confirm_duplicate", format_payload(card_id, Verb.CONFIRM_DUPLICATE),
+                   "确认重复", style="danger", role_required=Role.SUPERVISOR.value),
+        ),
+    )
+    return CardRecord(card, CardKind.SUSPECTED_DUPLICATE, str(anomaly.id), anomaly.order_key)

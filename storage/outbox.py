@@ -1,0 +1,140 @@
+"""The outbox repository: rows written with the domain change, claimed and delivered in order.
+
+``add`` runs inside the caller's unit of work, so a message exists exactly when the change
+that caused it was committed. ``claim`` hands out only the *head* of each conversation (its
+oldest unsent row), so conversations are delivered strictly in order and a failing head blocks
+its own conversation only. A claim is a lease: the row turns ``sending`` until
+``next_attempt_at``; a sender that dies mid-delivery loses the lease and another claims it.
+The claim is a compare-and-set, so two senders never both win a row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from core.outbox import OutboxItem, Outgoing, OutKind, OutStatus, latency_ms
+from storage.tables import OrderRow, OutboxRow
+
+outbox_t = OutboxRow.__table__  # type: ignore[attr-defined]
+orders_t = OrderRow.__table__  # type: ignore[attr-defined]
+_OPEN = (OutStatus.PENDING.value, OutStatus.SENDING.value)
+
+
+def _head_ids() -> Any:
+    """Per (platform, conversation) the id of its oldest row not yet sent or failed."""
+    return (select(func.min(outbox_t.c.id).label("id"))
+            .where(outbox_t.c.status.in_(_OPEN))
+            .group_by(outbox_t.c.platform, outbox_t.c.conversation)
+            .subquery())
+
+
+class SqlOutbox:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, messages: Sequence[Outgoing], *, at: datetime) -> list[int]:
+        """Queue ``messages`` (in this order) in the current transaction; returns their ids."""
+        ids: list[int] = []
+        for message in messages:
+            order_id = await self._order_id(message.order_key)
+            values = {
+                "platform": message.platform, "conversation": message.conversation,
+                "kind": message.kind.value, "payload": dict(message.payload),
+                "order_id": order_id, "status": OutStatus.PENDING.value, "attempts": 0,
+                "next_attempt_at": at, "created_at": at, "card_id": message.card_id,
+            }  # fmt: skip
+            result = await self._session.execute(insert(outbox_t).returning(outbox_t.c.id),
+                                                 [values])
+            ids.append(int(result.scalar_one()))
+        return ids
+
+    async def _order_id(self, key: str | None) -> int | None:
+        if not key or ":" not in key:
+            return None
+        channel, channel_order_id = key.split(":", 1)
+        query = select(orders_t.c.id).where(orders_t.c.channel == channel,
+                                            orders_t.c.channel_order_id == channel_order_id)
+        return (await self._session.execute(query)).scalar_one_or_none()
+
+    async def claim(self, *, now: datetime, lease_s: float, limit: int) -> list[OutboxItem]:
+        """Due conversation heads (oldest first), now leased to the caller until
+        ``now + lease_s``; each claim counts as an attempt."""
+        heads = _head_ids()
+        query = (select(outbox_t).join(heads, heads.c.id == outbox_t.c.id)
+                 .where(outbox_t.c.next_attempt_at <= now)
+                 .order_by(outbox_t.c.next_attempt_at, outbox_t.c.id).limit(limit))
+        rows = (await self._session.execute(query)).all()
+        claimed: list[OutboxItem] = []
+        for row in rows:
+            if await self._lease(row, now, now + timedelta(seconds=lease_s)):
+                claimed.append(_item(row, row.attempts + 1))
+        return claimed
+
+    async def _lease(self, row: Any, now: datetime, until: datetime) -> bool:
+        result = await self._session.execute(
+            update(outbox_t)
+            .where(outbox_t.c.id == row.id, outbox_t.c.status.in_(_OPEN),
+                   outbox_t.c.next_attempt_at <= now, outbox_t.c.attempts == row.attempts)
+            .values(status=OutStatus.SENDING.value, next_attempt_at=until,
+                    attempts=row.attempts + 1)
+            .returning(outbox_t.c.id))
+        return result.scalar_one_or_none() is not None
+
+    async def mark_sent(self, item: OutboxItem, *, at: datetime,
+                        delivery_ref: str | None = None) -> None:
+        await self._session.execute(
+            update(outbox_t).where(outbox_t.c.id == item.id)
+            .values(status=OutStatus.SENT.value, sent_at=at, last_error=None,
+                    latency_ms=latency_ms(item.created_at, at), delivery_ref=delivery_ref))
+
+    async def mark_failed(self, item: OutboxItem, *, error: str,
+                          next_attempt_at: datetime | None) -> None:
+        """A failed attempt: retry at ``next_attempt_at``, or give up for good when None."""
+        status = OutStatus.PENDING if next_attempt_at is not None else OutStatus.FAILED
+        values: dict[str, Any] = {"status": status.value, "last_error": error[:2000]}
+        if next_attempt_at is not None:
+            values["next_attempt_at"] = next_attempt_at
+        await self._session.execute(update(outbox_t).where(outbox_t.c.id == item.id)
+                                    .values(values))
+
+    async def holders(self, card_id: str) -> list[tuple[str, str]]:
+        """Every (platform, conversation) a card was sent to, in first-sent order."""
+        query = (select(outbox_t.c.platform, outbox_t.c.conversation, func.min(outbox_t.c.id))
+                 .where(outbox_t.c.card_id == card_id,
+                        outbox_t.c.kind == OutKind.CARD.value)
+                 .group_by(outbox_t.c.platform, outbox_t.c.conversation)
+                 .order_by(func.min(outbox_t.c.id)))
+        return [(r[0], r[1]) for r in (await self._session.execute(query)).all()]
+
+    async def delivery_ref(self, card_id: str, platform: str, conversation: str) -> str | None:
+        """The platform's handle of the card as last sent to that conversation (or None)."""
+        query = (select(outbox_t.c.delivery_ref)
+                 .where(outbox_t.c.card_id == card_id, outbox_t.c.platform == platform,
+                        outbox_t.c.conversation == conversation,
+                        outbox_t.c.status == OutStatus.SENT.value,
+                        outbox_t.c.delivery_ref.is_not(None))
+                 .order_by(outbox_t.c.id.desc()).limit(1))
+        return (await self._session.execute(query)).scalar_one_or_none()
+
+    async def recent(self, platform: str, conversation: str, limit: int = 100
+                     ) -> list[OutboxItem]:
+        """The conversation's latest sent rows, oldest first (the web chat's history)."""
+        newest = aliased(outbox_t)
+        query = (select(newest).where(and_(newest.c.platform == platform,
+                                           newest.c.conversation == conversation,
+                                           newest.c.status == OutStatus.SENT.value))
+                 .order_by(newest.c.id.desc()).limit(limit))
+        rows = (await self._session.execute(query)).all()
+        return [_item(row, row.attempts) for row in reversed(rows)]
+
+
+def _item(row: Any, attempts: int) -> OutboxItem:
+    message = Outgoing(row.platform, row.conversation, OutKind(row.kind), row.payload,
+                       row.card_id, None)
+    return OutboxItem(row.id, message, attempts, row.created_at, row.delivery_ref)
