@@ -20,7 +20,9 @@ from core.payloads import CANONICAL_JSON, RawPayload
 from integrations.channels import registry
 from integrations.channels.base import ChannelPayloadError, ShopCredentials, WebhookRequest
 
-Fetch = Callable[[aiohttp.ClientSession, ShopCredentials, Sequence[str]], Awaitable[list[Order]]]
+# ``api.fetch_orders``: the platform's raw order documents for ids (the adapter maps them).
+Fetch = Callable[[aiohttp.ClientSession, ShopCredentials, Sequence[str]],
+                 Awaitable[list[dict[str, Any]]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,11 +83,14 @@ class ChannelIntake:
         raise ChannelPayloadError(f"no configured {channel} shop {shop_id!r}")
 
     async def _fetch(self, shop: Shop, ids: Sequence[str]) -> list[Order]:
-        fetch: Any = getattr(importlib.import_module(f"integrations.channels.{shop.channel}.api"),
-                             "fetch_orders", None)
+        """The named orders via the detail API, mapped by the adapter like any payload."""
+        fetch: Fetch | None = getattr(
+            importlib.import_module(f"integrations.channels.{shop.channel}.api"),
+            "fetch_orders", None)
         if fetch is None or self._session is None:
             raise ChannelPayloadError(
                 f"{shop.channel} push names orders {list(ids)} but they cannot be fetched "
                 "(no detail API client)")
-        result: list[Order] = await fetch(self._session(), shop.credentials, ids)
-        return result
+        adapter = registry.get(shop.channel)
+        documents = await fetch(self._session(), shop.credentials, ids)
+        return [order for document in documents for order in adapter.parse(document)]
