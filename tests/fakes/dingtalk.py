@@ -45,6 +45,7 @@ class FakeDingTalk:
     calls: list[ApiCall] = field(default_factory=list)
     tokens_issued: int = 0
     sessions: int = 0
+    down_until: float = 0.0  # time.time() before which every OpenAPI call answers HTTP 503
     deliver_fails: bool = False  # createAndDeliver answers 200 with deliverResults success=false
     base_url: str = ""
     _tickets: set[str] = field(default_factory=set)
@@ -156,6 +157,10 @@ class FakeDingTalk:
         """The next ``times`` OpenAPI calls to ``path`` answer HTTP ``status`` (429, 503 ...)."""
         self._failures.extend([(path, status)] * times)
 
+    def go_down(self, seconds: float) -> None:
+        """An outage: every OpenAPI call (not the token) answers HTTP 503 for ``seconds``."""
+        self.down_until = time.time() + seconds
+
     def expire_tokens(self) -> None:
         for token in self._tokens:
             self._tokens[token] = 0.0
@@ -176,6 +181,8 @@ class FakeDingTalk:
         token = request.headers.get("x-acs-dingtalk-access-token", "")
         body = await request.json() if request.can_read_body else None
         self.calls.append(ApiCall(request.method, request.path, token, body))
+        if time.time() < self.down_until:
+            return web.json_response({"code": "ServiceUnavailable"}, status=503)
         for index, (path, status) in enumerate(self._failures):
             if path == request.path:
                 del self._failures[index]

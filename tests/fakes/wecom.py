@@ -45,6 +45,7 @@ class FakeWeCom:
     _tokens: dict[str, float] = field(default_factory=dict)
     _runner: web.AppRunner | None = None
     base_url: str = ""
+    down_until: float = 0.0  # time.time() before which every API call answers HTTP 503
 
     async def __aenter__(self) -> FakeWeCom:
         app = web.Application()
@@ -70,6 +71,10 @@ class FakeWeCom:
                   times: int = 1) -> None:
         """The next ``times`` calls to ``path`` answer ``errcode`` (200 body) or ``http_status``."""
         self._failures.extend([(path, errcode, http_status)] * times)
+
+    def go_down(self, seconds: float) -> None:
+        """An outage: every API call (not gettoken) answers HTTP 503 for ``seconds``."""
+        self.down_until = time.time() + seconds
 
     def expire_tokens(self) -> None:
         """Every issued token is now expired (the next API call gets 42001)."""
@@ -121,6 +126,8 @@ class FakeWeCom:
         return web.json_response({"errcode": 0, "errmsg": "ok"})
 
     def _injected(self, path: str) -> web.Response | None:
+        if time.time() < self.down_until:
+            return web.Response(status=503, text="outage")
         for index, (fail_path, errcode, status) in enumerate(self._failures):
             if fail_path == path:
                 del self._failures[index]

@@ -1,0 +1,89 @@
+"""``ChatSender`` for DingTalk and WeCom: one outbox row -> one OpenAPI call.
+
+Conversation addresses in the outbox: a user id for a 1:1 chat, ``group:<id>`` for a group.
+Refusals retrying cannot fix (bad recipient, bad request) raise ``PermanentDeliveryError`` so
+the conversation moves on; throttling, 5xx and transport errors propagate and the outbox
+sender retries them with backoff. Give the API clients ``attempts=1``: the outbox, not the
+client, owns retries, so an outage never holds a delivery round for long.
+"""
+
+from __future__ import annotations
+
+from bot.dingtalk.api import DingTalkApi, DingTalkApiError
+from bot.wecom.api import WeComApi, WeComApiError
+from core.outbox import OutboxItem, OutKind, card_of
+from handlers.ports import PermanentDeliveryError
+
+GROUP = "group:"
+
+
+def _split(conversation: str) -> tuple[str, str]:
+    """``group:<id>`` -> ("", id); a user id -> (user id, "")."""
+    if conversation.startswith(GROUP):
+        return "", conversation[len(GROUP):]
+    return conversation, ""
+
+
+class DingTalkSender:
+    def __init__(self, api: DingTalkApi) -> None:
+        self._api = api
+
+    async def deliver(self, item: OutboxItem, reference: str | None) -> str | None:
+        try:
+            return await self._deliver(item)
+        except (DingTalkApiError, ValueError) as error:
+            raise PermanentDeliveryError(str(error)) from error
+
+    async def _deliver(self, item: OutboxItem) -> str | None:
+        user, group = _split(item.message.conversation)
+        kind = item.message.kind
+        if kind is OutKind.CARD:
+            await self._api.send_card(card_of(item.message), user_id=user, conversation_id=group)
+        elif kind is OutKind.CARD_UPDATE:
+            await self._api.update_card(card_of(item.message))  # one call updates every viewer
+        elif group:
+            await self._api.send_text_to_group(group, str(item.message.payload["text"]))
+        else:
+            await self._api.send_text_to_users([user], str(item.message.payload["text"]))
+        return None
+
+
+class WeComSender:
+    """App messages to members (groups go through the group robot webhook as markdown)."""
+
+    def __init__(self, api: WeComApi, source: str = "orderbot") -> None:
+        self._api, self._source = api, source
+
+    async def deliver(self, item: OutboxItem, reference: str | None) -> str | None:
+        try:
+            return await self._deliver(item, reference)
+        except (WeComApiError, ValueError) as error:
+            raise PermanentDeliveryError(str(error)) from error
+
+    async def _deliver(self, item: OutboxItem, reference: str | None) -> str | None:
+        user, group = _split(item.message.conversation)
+        message, kind = item.message, item.message.kind
+        if group:
+            text = str(message.payload.get("text", "")) if kind is OutKind.TEXT else \
+                card_of(message).title + "\n" + (card_of(message).status or "")
+            await self._api.webhook_send({"msgtype": "markdown", "markdown": {"content": text}})
+            return None
+        if kind is OutKind.TEXT:
+            await self._api.send_text([user], str(message.payload["text"]))
+            return None
+        card = card_of(message)
+        token = str(message.payload.get("update_token", "")) or reference
+        if kind is OutKind.CARD_UPDATE and token and not card.buttons:
+            await self._api.update_card_buttons([user], token, _replace_name(card.status))
+            return None
+        if kind is OutKind.CARD_UPDATE and token:
+            await self._api.update_card([user], token, card, sent_version=1, source=self._source)
+            return None
+        sent = await self._api.send_card([user], card, self._source)  # new, or no handle left
+        return sent.response_code or None
+
+
+def _replace_name(status: str) -> str:
+    """The greyed button text after a final action: "已由 张三 确认 10:42" -> "张三 确认"."""
+    words = status.removeprefix("已由 ").rsplit(" ", 1)[0] if status else ""
+    return words or "已处理"

@@ -1,0 +1,59 @@
+"""What the chat use cases need (ports and the staff table), and their small shared steps."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from core.chat import InboundMessage
+from core.outbox import Outgoing, text_message
+from core.people import Directory, Person
+from handlers.ports import ChatUnitOfWork
+
+GROUP_PREFIX = "group:"
+
+
+def random_card_id(prefix: str) -> str:
+    """``od-1f3a...``: unique, and inside the ``act:v1`` reference alphabet."""
+    return f"{prefix}-{uuid.uuid4().hex[:20]}"
+
+
+def _nothing() -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class ChatDeps:
+    directory: Directory
+    new_uow: Callable[[], ChatUnitOfWork]
+    platforms: Sequence[str] = ("webchat",)  # where cards to people (ops, agents) go
+    new_card_id: Callable[[str], str] = random_card_id
+    queued: Callable[[], None] = field(default=_nothing)  # wakes the outbox sender
+
+
+def reply_to(message: InboundMessage) -> str:
+    """The outbox address of the conversation a message came from."""
+    if message.is_group:
+        return GROUP_PREFIX + message.conversation_id
+    return message.conversation_id or message.sender_id
+
+
+def to_people(people: Sequence[Person], platforms: Sequence[str]) -> list[tuple[str, str]]:
+    """(platform, address) for every person on every enabled platform they are on."""
+    return [(platform, person.platform_id(platform)) for person in people
+            for platform in platforms if person.platform_id(platform)]
+
+
+async def send_text(deps: ChatDeps, platform: str, conversation: str, text: str, *,
+                    at: datetime) -> None:
+    """A reply outside any domain change (a refusal, "not found"): its own small transaction."""
+    await queue(deps, [text_message(platform, conversation, text)], at=at)
+
+
+async def queue(deps: ChatDeps, messages: Sequence[Outgoing], *, at: datetime) -> None:
+    async with deps.new_uow() as uow:
+        await uow.outbox.add(messages, at=at)
+        await uow.commit()
+    deps.queued()
