@@ -8,6 +8,7 @@ set up before ``yield`` and torn down after it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -22,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import __version__
 from bot.config import Config
+from bot.polling import POLLERS, Locks, PollDeps, add_poll_jobs, cancel_polls
 from bot.webhooks import INBOX, INTAKE
 from bot.webhooks import routes as webhook_routes
 from bot.workers import Worker, WorkerSettings, utcnow
@@ -33,8 +35,10 @@ from integrations.http import new_session
 from integrations.intake import ChannelIntake, Shop
 from storage.db import create_engine, schema_version, session_factory
 from storage.inbox.sql import SqlInbox
-from storage.inbox.wiring import InboxSettings, open_inbox
+from storage.inbox.wiring import InboxSettings, open_inbox, open_redis
+from storage.locks import MemoryLocks, RedisLocks
 from storage.migrate import head_revision
+from storage.poll_cursors import SqlPollCursors
 from storage.uow import SqlUnitOfWork
 
 log = logging.getLogger("orderbot.app")
@@ -122,13 +126,24 @@ async def _scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
     """Periodic jobs (apscheduler, in-process). Singleton jobs take a Redis lock when several
     processes share one Redis."""
     scheduler = AsyncIOScheduler(timezone="UTC")
-    inbox = app[INBOX]
+    inbox, config = app[INBOX], app[CONFIG]
     if isinstance(inbox, SqlInbox):
         scheduler.add_job(inbox.prune, "interval", hours=1, id="inbox-prune",
                           coalesce=True, max_instances=1)
-    scheduler.start()
-    yield
-    scheduler.shutdown(wait=False)
+    async with contextlib.AsyncExitStack() as stack:
+        locks: Locks = MemoryLocks()
+        if config.inbox.backend == "redis":
+            redis = await stack.enter_async_context(
+                open_redis(config.inbox.redis_url, max_connections=20))
+            locks = RedisLocks(redis, prefix=f"{config.inbox.stream_prefix}:lock")
+        session = await stack.enter_async_context(new_session())
+        deps = PollDeps(lambda: session, inbox, SqlPollCursors(app[DATABASE].engine), locks,
+                        utcnow)
+        app[POLLERS] = add_poll_jobs(scheduler, shops=config.shops, deps=deps)
+        scheduler.start()
+        yield
+        scheduler.shutdown(wait=False)
+        await cancel_polls(list(app[POLLERS].values()))
 
 
 async def _workers_ctx(app: web.Application) -> AsyncIterator[None]:
