@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import random
 import secrets
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import aiohttp
 from aiohttp import web
@@ -35,6 +36,7 @@ log = logging.getLogger("orderbot.demo")
 
 ADVANCE_SHARE = 0.3  # of the pushes: an earlier order moves on (balance paid, shipped)
 MAX_PENDING = 50
+SETTLE_INTERVALS = 4  # an order moves on no sooner than this many mean intervals later
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +83,7 @@ class DemoFeeder:
         self._shops = {shop.channel: shop for shop in target.shops}
         self._channels = tuple(c for c in demo.channels if c in self._shops)
         self._pending: list[DemoOrder] = []
+        self._settle = timedelta(seconds=SETTLE_INTERVALS * demo.interval_s)
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -105,17 +108,21 @@ class DemoFeeder:
 
     async def _wait_until_listening(self, session: aiohttp.ClientSession) -> None:
         """``cleanup_ctx`` runs before the sockets are bound: wait for ``/healthz`` to answer."""
-        while True:
+        for attempt in itertools.count():
             try:
                 async with session.get(f"{self._target.base_url}/healthz"):
                     return
             except (aiohttp.ClientError, TimeoutError):
+                if attempt == 50:
+                    log.warning("demo feeder: nothing answers at %s yet; still waiting",
+                                self._target.base_url)
                 await asyncio.sleep(0.2)
 
     def next_order(self, now: datetime) -> DemoOrder:
         """A step of an earlier order now and then (so orders move), else a new order."""
-        if self._pending and self._rng.random() < ADVANCE_SHARE:
-            earlier = self._pending.pop(self._rng.randrange(len(self._pending)))
+        ready = [i for i, o in enumerate(self._pending) if now - o.updated_at >= self._settle]
+        if ready and self._rng.random() < ADVANCE_SHARE:
+            earlier = self._pending.pop(self._rng.choice(ready))
             moved = advance(earlier, now)
             if moved is not None:
                 return moved
