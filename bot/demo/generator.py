@@ -26,6 +26,7 @@ from bot.demo.data import (
     Place,
     Product,
 )
+from core.clock import SHANGHAI
 
 # What each demo channel's push can express (see ``platforms``).
 CAN_PRESALE = frozenset({"youzan", "taobao", "pdd", "pos"})
@@ -234,10 +235,12 @@ def _spoil(order: DemoOrder, variant: Variant, rng: random.Random) -> DemoOrder:
 
 
 def order_id(channel: str, created: datetime, rng: random.Random) -> str:
-    """An id in the platform's own format (digits and prefixes as the platforms issue them)."""
-    day = created.strftime("%Y%m%d")
+    """An id in the platform's own format (digits and prefixes as the platforms issue them,
+    dates in Beijing time)."""
+    local = created.astimezone(SHANGHAI)
+    day = local.strftime("%Y%m%d")
     if channel == "youzan":
-        return f"E{created:%Y%m%d%H%M%S}{rng.randrange(10**9):09d}"
+        return f"E{local:%Y%m%d%H%M%S}{rng.randrange(10**9):09d}"
     if channel == "taobao":
         return str(rng.randrange(10**18, 10**19))
     if channel == "jd":
