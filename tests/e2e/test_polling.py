@@ -294,3 +294,28 @@ async def test_two_runs_for_one_shop_at_once_poll_once(
     assert [r.orders for r in results if not r.skipped] == [60]
     assert platforms.faults["taobao"].requests == 3  # one run: page count, then 2 pages
     assert len(await stored_keys(stack.engine, 60)) == 60
+
+
+async def test_the_scheduled_job_polls_on_its_own(stack: Stack, platforms: Platforms) -> None:
+    keys = platforms.add("jd", 5, datetime.now(UTC) - timedelta(minutes=3))
+    job = (await stack.start_app())["poll:jd:jd1"].job
+    assert job is not None
+    job.resume()  # the scheduler's clock, trigger and executor from here on
+    job.modify(next_run_time=datetime.now(UTC))
+    assert sorted(await stored_keys(stack.engine, 5, within_s=10)) == sorted(keys)
+    assert (await cursor(stack.engine, "jd", "jd1"))[1] is None
+
+
+async def test_shutdown_mid_run_keeps_the_cursor_and_frees_the_lock(
+        stack: Stack, platforms: Platforms, caplog: pytest.LogCaptureFixture) -> None:
+    platforms.add("taobao", 60, datetime.now(UTC) - timedelta(hours=1))
+    poller = (await stack.start_app())["poll:taobao:tb"]
+    platforms.faults["taobao"].delay_s = 5.0
+    run = asyncio.create_task(poller.run())
+    await asyncio.sleep(0.3)  # the run holds the lock and waits for the platform
+    await stack.servers.pop().close()  # the app shuts down
+    assert run.cancelled()
+    assert await scalar(stack.engine, "SELECT count(*) FROM poll_cursors") == 0
+    platforms.faults["taobao"].delay_s = 0.0
+    again = await (await stack.start_app())["poll:taobao:tb"].run()
+    assert not again.skipped and again.orders == 60  # the lock went with the old app
