@@ -152,6 +152,11 @@ class OutboxRepository(Protocol):
     async def delivery_ref(self, card_id: str, platform: str, conversation: str
                            ) -> str | None: ...
 
+    async def recent(self, platform: str, conversation: str, limit: int = 100
+                     ) -> list[OutboxItem]:
+        """The conversation's latest delivered rows, oldest first (web chat history)."""
+        ...
+
 
 class CardRepository(Protocol):
     async def add(self, record: CardRecord, *, at: datetime) -> None: ...

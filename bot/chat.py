@@ -1,0 +1,106 @@
+"""Chat wiring for the composition root: ``install_chat(app)`` adds the web chat routes and the
+long-lived chat resources (staff directory, web chat hub, platform senders, outbox sender).
+
+``bot/app.py`` calls it once in ``build_app``; the inbox workers then get ``app[CHAT]`` as
+``InboxDeps.chat`` so ``receive_text`` / ``click_card`` envelopes reach their handlers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import AsyncExitStack
+from typing import Any
+
+from aiohttp import web
+
+from bot.chat_senders import DingTalkSender, WeComSender
+from bot.dingtalk.api import DingTalkApi
+from bot.outbox_sender import OutboxSender, SenderSettings
+from bot.people_config import PersonConfig, build_directory
+from bot.webchat.hub import Hub, WebchatSender
+from bot.webchat.routes import WEBCHAT, Webchat
+from bot.webchat.routes import routes as webchat_routes
+from bot.webhooks import INBOX
+from bot.wecom.api import WeComApi
+from handlers.chat_deps import ChatDeps
+from handlers.ports import ChatSender, ChatUnitOfWork
+
+log = logging.getLogger("orderbot.chat")
+
+CHAT = web.AppKey("chat", ChatDeps)
+OUTBOX_SENDER = web.AppKey("outbox_sender", OutboxSender)
+
+
+def install_chat(app: web.Application, *, people: Sequence[PersonConfig] | None = None,
+                 senders: Mapping[str, ChatSender] | None = None,
+                 settings: SenderSettings | None = None) -> None:
+    """Add the web chat and the outbox sender to ``app`` (built by ``bot.app.build_app``).
+
+    ``people`` defaults to ``config.people``; ``senders`` replaces the platform senders built
+    from ``[dingtalk]`` / ``[wecom]`` (tests); the web chat sender is always there.
+    """
+
+    async def chat_ctx(app: web.Application) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            await _start(app, stack, people, senders, settings)
+            yield
+            app[OUTBOX_SENDER].stop()
+
+    chat_ctx.__name__ = "_chat_ctx"
+    _insert_before_workers(app, chat_ctx)
+    app.router.add_routes(webchat_routes())
+
+
+def _insert_before_workers(app: web.Application, ctx: Any) -> None:
+    """The chat deps must exist before the inbox workers start (they hand envelopes to them)."""
+    names = [getattr(entry, "__name__", "") for entry in app.cleanup_ctx]
+    index = names.index("_workers_ctx") if "_workers_ctx" in names else len(names)
+    app.cleanup_ctx.insert(index, ctx)
+
+
+async def _start(app: web.Application, stack: AsyncExitStack,
+                 people: Sequence[PersonConfig] | None, senders: Mapping[str, ChatSender] | None,
+                 settings: SenderSettings | None) -> None:
+    from bot.app import CONFIG, DATABASE  # the composition root's keys (no import cycle)
+
+    config, database = app[CONFIG], app[DATABASE]
+    entries = people if people is not None else getattr(config, "people", ())
+    hub = Hub()
+    platform_senders = dict(senders) if senders is not None else \
+        await _platform_senders(config, stack)
+    platform_senders["webchat"] = WebchatSender(hub)
+
+    def new_uow() -> ChatUnitOfWork:
+        return database.new_uow()  # SqlUnitOfWork fits the port structurally
+
+    sender = OutboxSender(new_uow, platform_senders, settings)
+    deps = ChatDeps(build_directory(entries), new_uow, platforms=tuple(platform_senders),
+                    queued=sender.wake)
+    app[CHAT], app[OUTBOX_SENDER] = deps, sender
+    app[WEBCHAT] = Webchat(hub, deps, app[INBOX])
+    task = asyncio.create_task(sender.run(), name="outbox-sender")
+    stack.push_async_callback(_stop, sender, task)
+    log.info("chat installed: %d people, platforms %s", len(deps.directory.people),
+             ", ".join(platform_senders))
+
+
+async def _platform_senders(config: Any, stack: AsyncExitStack) -> dict[str, ChatSender]:
+    """Senders for the enabled platforms; their API clients do not retry (the outbox does)."""
+    found: dict[str, ChatSender] = {}
+    if config.dingtalk.enabled:
+        dingtalk = await stack.enter_async_context(DingTalkApi(config.dingtalk, attempts=1))
+        found["dingtalk"] = DingTalkSender(dingtalk)
+    if config.wecom.enabled:
+        wecom = await stack.enter_async_context(WeComApi(config.wecom, attempts=1))
+        found["wecom"] = WeComSender(wecom)
+    return found
+
+
+async def _stop(sender: OutboxSender, task: asyncio.Task[None]) -> None:
+    sender.stop()
+    try:
+        await asyncio.wait_for(task, timeout=2)
+    except TimeoutError:
+        log.warning("outbox sender did not stop in time; cancelled")
