@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import dataclasses
 import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -31,8 +32,11 @@ from bot.config import Config, DatabaseConfig, InboxConfig, ShopConfig
 from bot.polling import POLLERS, PollResult, ShopPoller
 from core.clock import SHANGHAI
 from tests.conftest import fresh_engine
+from tests.fakes.channels import douyin as fake_douyin
+from tests.fakes.channels import pdd as fake_pdd
 from tests.fakes.channels import taobao as fake_taobao
 from tests.fakes.channels.jd import FakeJos
+from tests.fakes.channels.wechat_shop import FakeWechatShop
 from tests.fakes.channels.youzan import FakeYouzan
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "channels"
@@ -319,3 +323,57 @@ async def test_shutdown_mid_run_keeps_the_cursor_and_frees_the_lock(
     platforms.faults["taobao"].delay_s = 0.0
     again = await (await stack.start_app())["poll:taobao:tb"].run()
     assert not again.skipped and again.orders == 60  # the lock went with the old app
+
+
+def other_channel_orders(modified: datetime) -> dict[str, list[dict[str, Any]]]:
+    """拼多多 (yuan amounts as JSON fractions), 抖店 and 微信小店 (ids beyond 2**53)."""
+    pdd = _sample("pdd", "increment_single_line.json")["order_sn_increment_get_response"]
+    douyin = _sample("douyin", "search_list_single_line.json")["data"]["shop_order_list"][0]
+    wechat = _sample("wechat_shop", "order_get_single_line.json")["order"]
+    stamp = int(modified.timestamp())
+    return {
+        "pdd": [dict(copy.deepcopy(pdd["order_sn_list"][0]), order_sn=f"260102-9{n:014d}",
+                     updated_at=beijing(modified)) for n in range(3)],
+        "douyin": [dict(copy.deepcopy(douyin), order_id=str(6920123456789012000 + n),
+                        update_time=stamp) for n in range(3)],
+        "wechat_shop": [dict(copy.deepcopy(wechat), order_id=3705115058471208000 + n,
+                             update_time=stamp) for n in range(3)],
+    }
+
+
+async def test_pdd_douyin_and_wechat_shop_are_polled_too(stack: Stack) -> None:
+    orders = other_channel_orders(datetime.now(UTC) - timedelta(hours=3))
+    pdd_app = fake_pdd.make_app("pdd-client", "pdd-secret", orders["pdd"])
+    douyin_app = fake_douyin.make_app("dy-key", "dy-secret", orders["douyin"])
+    wechat = FakeWechatShop(orders["wechat_shop"], appid="wxappid", app_secret="wx-secret")
+    servers = [TestServer(app, host="127.0.0.1") for app in (pdd_app, douyin_app, wechat.app)]
+    for server in servers:
+        await server.start_server()
+    base = [str(server.make_url("")).rstrip("/") for server in servers]
+    shops = (ShopConfig(channel="pdd", shop_id="pdd1", app_key="pdd-client",
+                        app_secret="pdd-secret", access_token="pdd-token",
+                        api_base=f"{base[0]}/api/router", poll=True, poll_interval_s=3600),
+             ShopConfig(channel="douyin", shop_id="dy1", app_key="dy-key",
+                        app_secret="dy-secret", access_token="dy-token", api_base=base[1],
+                        poll=True, poll_interval_s=3600),
+             ShopConfig(channel="wechat_shop", shop_id="wx1", app_key="wxappid",
+                        app_secret="wx-secret", api_base=base[2], poll=True,
+                        poll_interval_s=3600))
+    stack.config = dataclasses.replace(stack.config, shops=shops)
+    try:
+        results = await run_all(await stack.start_app())
+        # queued, not served: an order on a slice edge (拼多多 cuts 30-min slices) comes twice
+        assert {c: (r.queued, r.error) for c, r in results.items()} == {
+            "pdd": (3, None), "douyin": (3, None), "wechat_shop": (3, None)}
+        keys = await stored_keys(stack.engine, 9)
+    finally:
+        for server in servers:
+            await server.close()
+    assert sorted(keys) == sorted(
+        [f"pdd:260102-9{n:014d}" for n in range(3)]
+        + [f"douyin:{6920123456789012000 + n}" for n in range(3)]
+        + [f"wechat_shop:{3705115058471208000 + n}" for n in range(3)])
+    async with stack.engine.connect() as conn:
+        paid = (await conn.execute(text(
+            "SELECT paid_fen FROM orders WHERE channel = 'pdd'"))).scalars().all()
+    assert set(paid) == {4190}  # pay_amount 41.9 (a JSON fraction), to the fen
