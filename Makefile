@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 
 run: install
 	$(BIN)/orderbot db upgrade
-	$(BIN)/orderbot run
+	ORDERBOT_DEMO__ENABLED=true $(BIN)/orderbot run
 
 lint: install
 	$(BIN)/ruff check .
@@ -33,6 +33,7 @@ test: lint layers typecheck
 	$(BIN)/pytest -q
 
 bench: install
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python -m bench
 
 clean:

@@ -14,7 +14,7 @@ import os
 import signal
 import socket
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import aiohttp
 from aiohttp import web
@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import __version__
 from bot.config import Config
+from bot.demo.feeder import DEMO, DEMO_TARGET, DemoTarget, demo_ctx, demo_shops
 from bot.polling import POLLERS, Locks, PollDeps, add_poll_jobs, cancel_polls
 from bot.webhooks import INBOX, INTAKE
 from bot.webhooks import routes as webhook_routes
@@ -164,6 +165,8 @@ async def _workers_ctx(app: web.Application) -> AsyncIterator[None]:
     yield
     for worker in workers:
         worker.stop()
+    if not tasks:
+        return
     _, pending = await asyncio.wait(tasks, timeout=2)
     for task in pending:
         task.cancel()
@@ -171,10 +174,14 @@ async def _workers_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 def build_app(config: Config) -> web.Application:
+    demo = tuple(demo_shops(config.demo))  # () unless [demo] enabled
+    config = replace(config, shops=config.shops + demo)
     app = web.Application()
     app[CONFIG] = config
+    app[DEMO] = config.demo
+    app[DEMO_TARGET] = DemoTarget.local(config.server.host, config.server.port, demo)
     app.cleanup_ctx.extend([_database_ctx, _http_ctx, _inbox_ctx, _scheduler_ctx,
-                            _workers_ctx])
+                            _workers_ctx, demo_ctx])  # demo last: it stops first
     app.router.add_get("/healthz", healthz)
     app.router.add_routes(webhook_routes())
     return app
@@ -213,4 +220,14 @@ def run(config: Config) -> None:
         log.info("orderbot %s listening on http://%s:%d", __version__, server.host, server.port)
 
     web.run_app(build_app(config), host=server.host, port=server.port, print=announce,
-                shutdown_timeout=server.shutdown_timeout_s, access_log=None)
+                shutdown_timeout=server.shutdown_timeout_s, access_log=None,
+                loop=new_event_loop())
+
+
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    """uvloop where available (about twice the request rate of the stdlib loop)."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()

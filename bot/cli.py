@@ -78,9 +78,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "run":
         return _run(config)
     if args.command == "worker":
-        from bot.app import serve_workers
+        from bot.app import new_event_loop, serve_workers
 
-        asyncio.run(serve_workers(config))
+        with asyncio.Runner(loop_factory=new_event_loop) as runner:
+            runner.run(serve_workers(config))
         return EXIT_OK
     if args.command == "db":
         return _db_upgrade(config)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.demo import DemoConfig
 from bot.dingtalk.settings import DingTalkSettings
 from bot.wecom.settings import WeComSettings
 
@@ -98,7 +99,7 @@ class InboxConfig:
     def check(self) -> None:
         _require(self.backend in ("sql", "redis"), "inbox", "backend", "'sql' or 'redis'",
                  self.backend)
-        _require(self.workers >= 1, "inbox", "workers", ">= 1", self.workers)
+        _require(self.workers >= 0, "inbox", "workers", ">= 0", self.workers)
         _require(1 <= self.batch <= 1000, "inbox", "batch", "1-1000", self.batch)
         _require(self.max_attempts >= 1, "inbox", "max_attempts", ">= 1", self.max_attempts)
         _require(self.dedup_ttl_s >= 60, "inbox", "dedup_ttl_s", ">= 60", self.dedup_ttl_s)
@@ -110,6 +111,7 @@ class Config:
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     log: LogConfig = field(default_factory=LogConfig)
     inbox: InboxConfig = field(default_factory=InboxConfig)
+    demo: DemoConfig = field(default_factory=DemoConfig)
     dingtalk: DingTalkSettings = field(default_factory=DingTalkSettings)
     wecom: WeComSettings = field(default_factory=WeComSettings)
     shops: tuple[ShopConfig, ...] = ()

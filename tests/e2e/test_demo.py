@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -21,7 +20,6 @@ from sqlalchemy import text
 from bot.app import build_app
 from bot.config import Config, DatabaseConfig, InboxConfig, ServerConfig
 from bot.demo import DemoConfig
-from bot.demo.feeder import DEMO, DEMO_TARGET, DemoTarget, demo_ctx, demo_shops
 from tests.conftest import fresh_engine
 from tests.e2e.service import free_port
 
@@ -31,14 +29,9 @@ async def demo_service(sqlite_url: str) -> AsyncIterator[Any]:
     engine = await fresh_engine(sqlite_url)
     demo = DemoConfig(enabled=True, interval_s=0.03, seed=20260108, unhealthy_share=0.2)
     port = free_port()
-    shops = tuple(demo_shops(demo))
     config = Config(server=ServerConfig(port=port), database=DatabaseConfig(url=sqlite_url),
-                    inbox=InboxConfig(backend="sql", poll_ms=20))
-    config = replace(config, shops=config.shops + shops)
-    app = build_app(config)
-    app[DEMO] = demo
-    app[DEMO_TARGET] = DemoTarget.local(config.server.host, port, shops)
-    app.cleanup_ctx.append(demo_ctx)
+                    inbox=InboxConfig(backend="sql", poll_ms=20), demo=demo)
+    app = build_app(config)  # adds the demo shops and the feeder, as `make run` does
     server = TestServer(app, host="127.0.0.1", port=port)
     await server.start_server()
     try:
