@@ -102,8 +102,10 @@ class PollResult:
 def poll_window(last_end: datetime | None, now: datetime, overlap_s: int
                 ) -> tuple[datetime, datetime]:
     """``[last_end - overlap, now]``; the first run looks back ``FIRST_LOOKBACK``. The start is
-    floored to the second because platforms compare whole seconds: flooring only widens."""
-    start = now - FIRST_LOOKBACK if last_end is None else last_end - timedelta(seconds=overlap_s)
+    floored to the second because platforms compare whole seconds: flooring only widens. A
+    negative overlap (config does not forbid it) would open a gap, so it counts as none."""
+    overlap = timedelta(seconds=max(0, overlap_s))
+    start = now - FIRST_LOOKBACK if last_end is None else last_end - overlap
     return min(start, now).replace(microsecond=0), now
 
 

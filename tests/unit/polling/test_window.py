@@ -22,9 +22,10 @@ def test_next_window_overlaps_the_last_end_floored_to_the_second() -> None:
     assert (start, end) == (datetime(2026, 3, 1, 9, 53, tzinfo=UTC), NOW)
 
 
-def test_zero_overlap_still_never_starts_after_the_last_end() -> None:
+def test_zero_or_negative_overlap_still_never_starts_after_the_last_end() -> None:
     last_end = NOW - timedelta(minutes=5)
     assert poll_window(last_end, NOW, 0)[0] <= last_end
+    assert poll_window(last_end, NOW, -60)[0] <= last_end
 
 
 def test_a_last_end_ahead_of_our_clock_never_gives_an_empty_window() -> None:
