@@ -87,6 +87,14 @@ def make_app(app_key: str, secret: str, orders: list[Mapping[str, Any]],
     return app
 
 
+def serve(app: web.Application, order: Mapping[str, Any]) -> None:
+    """Make ``order`` what the platform answers for its ``order_id`` (added, or replacing the
+    version served so far: a status change on the platform)."""
+    orders = app[STATE]["orders"]
+    orders[:] = [o for o in orders if str(o["order_id"]) != str(order["order_id"])]
+    orders.append(order)
+
+
 def signed_push(messages: list[Mapping[str, Any]], app_key: str,
                 secret: str) -> tuple[dict[str, str], bytes]:
     body = json.dumps(messages, ensure_ascii=False, separators=(",", ":")).encode()

@@ -32,6 +32,11 @@ class FakeJos:
         self.app = web.Application()
         self.app.router.add_post("/routerjson", self._router)
 
+    def serve(self, order: dict[str, Any]) -> None:
+        """Make ``order`` what ``jingdong.pop.order.get`` answers for its ``orderId``."""
+        self.orders = [o for o in self.orders if str(o["orderId"]) != str(order["orderId"])]
+        self.orders.append(order)
+
     async def _router(self, request: web.Request) -> web.Response:
         form = dict(await request.post())
         fields = {k: str(v) for k, v in form.items()}

@@ -31,6 +31,10 @@ class FakeWechatShop:
         self.app.router.add_post("/channels/ec/order/list/get", self._list)
         self.app.router.add_post("/channels/ec/order/get", self._get)
 
+    def serve(self, order: dict[str, Any]) -> None:
+        """Make ``order`` what ``order/get`` answers for its ``order_id`` (added or replaced)."""
+        self.orders[int(order["order_id"])] = order
+
     async def _token(self, request: web.Request) -> web.Response:
         body = await request.json()
         if (body.get("appid"), body.get("secret")) != (self.appid, self.app_secret):

@@ -73,13 +73,20 @@ def push_body(order: dict[str, Any], *, client_id: str, client_secret: str,
     return json.dumps(doc, ensure_ascii=False).encode()
 
 
+def signed_push(order: dict[str, Any], *, client_id: str = "cid",
+                client_secret: str = "secret", kind: str = "trade_TradePaid"
+                ) -> tuple[dict[str, str], bytes]:
+    """(headers, body) of a push: body ``sign`` plus the ``Event-Sign`` header over the body."""
+    body = push_body(order, client_id=client_id, client_secret=client_secret, kind=kind)
+    event_sign = hashlib.md5(client_id.encode() + body + client_secret.encode()).hexdigest()
+    return {"Content-Type": "application/json", "Client-Id": client_id, "Event-Type": kind,
+            "Event-Sign": event_sign}, body
+
+
 async def push(url: str, order_payload: dict[str, Any], *, client_id: str = "cid",
                client_secret: str = "secret") -> int:
     """POST a correctly signed push (body ``sign`` and ``Event-Sign`` header) to ``url``."""
-    body = push_body(order_payload, client_id=client_id, client_secret=client_secret)
-    event_sign = hashlib.md5(client_id.encode() + body + client_secret.encode()).hexdigest()
-    headers = {"Content-Type": "application/json", "Client-Id": client_id,
-               "Event-Type": "trade_TradePaid", "Event-Sign": event_sign}
+    headers, body = signed_push(order_payload, client_id=client_id, client_secret=client_secret)
     async with aiohttp.ClientSession() as session, session.post(
             url, data=body, headers=headers) as response:
         return response.status
