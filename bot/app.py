@@ -13,7 +13,7 @@ import logging
 import os
 import signal
 import socket
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import aiohttp
@@ -22,14 +22,16 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import __version__
+from bot.chat import CHAT, install_chat
 from bot.config import Config
 from bot.demo.feeder import DEMO, DEMO_TARGET, DemoTarget, demo_ctx, demo_shops
+from bot.outbox_sender import SenderSettings
 from bot.polling import POLLERS, Locks, PollDeps, add_poll_jobs, cancel_polls
 from bot.webhooks import INBOX, INTAKE
 from bot.webhooks import routes as webhook_routes
 from bot.workers import Worker, WorkerSettings, utcnow
 from core.inbox import Envelope
-from handlers.ports import InboxConsumer
+from handlers.ports import ChatSender, InboxConsumer
 from handlers.process_inbox import InboxDeps, dead_letter, process_batch
 from integrations.channels.base import ShopCredentials
 from integrations.http import new_session
@@ -149,7 +151,7 @@ async def _scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def _workers_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[CONFIG].inbox
-    deps = InboxDeps(app[INTAKE], app[DATABASE].new_uow)
+    deps = InboxDeps(app[INTAKE], app[DATABASE].new_uow, chat=app.get(CHAT))
 
     async def handle(envelopes: Sequence[Envelope]) -> None:
         await process_batch(envelopes, deps, now=utcnow())
@@ -173,7 +175,10 @@ async def _workers_ctx(app: web.Application) -> AsyncIterator[None]:
     await asyncio.gather(*pending, return_exceptions=True)
 
 
-def build_app(config: Config) -> web.Application:
+def build_app(config: Config, *, chat_senders: Mapping[str, ChatSender] | None = None,
+              sender_settings: SenderSettings | None = None) -> web.Application:
+    """The service. ``chat_senders``/``sender_settings`` replace the platform senders built
+    from config (tests pass fakes here: one call swaps the outside world)."""
     demo = tuple(demo_shops(config.demo))  # () unless [demo] enabled
     config = replace(config, shops=config.shops + demo)
     app = web.Application()
@@ -182,6 +187,8 @@ def build_app(config: Config) -> web.Application:
     app[DEMO_TARGET] = DemoTarget.local(config.server.host, config.server.port, demo)
     app.cleanup_ctx.extend([_database_ctx, _http_ctx, _inbox_ctx, _scheduler_ctx,
                             _workers_ctx, demo_ctx])  # demo last: it stops first
+    # web chat, outbox sender, platform senders (before the workers)
+    install_chat(app, senders=chat_senders, settings=sender_settings)
     app.router.add_get("/healthz", healthz)
     app.router.add_routes(webhook_routes())
     return app

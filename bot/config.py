@@ -21,6 +21,7 @@ from typing import Any
 
 from bot.demo import DemoConfig
 from bot.dingtalk.settings import DingTalkSettings
+from bot.people_config import PersonConfig
 from bot.wecom.settings import WeComSettings
 
 ENV_PREFIX = "ORDERBOT_"
@@ -115,6 +116,7 @@ class Config:
     dingtalk: DingTalkSettings = field(default_factory=DingTalkSettings)
     wecom: WeComSettings = field(default_factory=WeComSettings)
     shops: tuple[ShopConfig, ...] = ()
+    people: tuple[PersonConfig, ...] = ()
 
 
 def _check_wecom(wecom: WeComSettings) -> None:

@@ -3,24 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
 import json
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import Any
 
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-import bot.app
 from bot.app import build_app
-from bot.chat import CHAT, install_chat
 from bot.config import Config
 from bot.outbox_sender import SenderSettings
 from bot.people_config import PersonConfig
-from handlers.process_inbox import InboxDeps
 
 PEOPLE = (
     PersonConfig(id="zhangsan", name="张三", roles=("agent",), wecom_user_id="ZhangSan"),
@@ -30,25 +27,13 @@ PEOPLE = (
 )
 
 
-def wire_chat_into_workers(monkeypatch: pytest.MonkeyPatch, app: Any) -> None:
-    """Until ``bot/app.py``'s ``_workers_ctx`` passes ``chat=app.get(CHAT)`` to ``InboxDeps``
-    (the lead's one-line change), give its workers the chat deps the same way."""
-    if "chat=" in inspect.getsource(bot.app._workers_ctx):
-        return
-
-    def deps(parser: Any, new_uow: Any) -> InboxDeps:
-        return InboxDeps(parser, new_uow, chat=app[CHAT])
-
-    monkeypatch.setattr(bot.app, "InboxDeps", deps)
-
-
 @asynccontextmanager
 async def chat_service(config: Config, monkeypatch: pytest.MonkeyPatch, *,
                        senders: Any = None, settings: SenderSettings | None = None
                        ) -> AsyncIterator[str]:
-    app = build_app(config)
-    install_chat(app, people=PEOPLE, senders=senders, settings=settings)
-    wire_chat_into_workers(monkeypatch, app)
+    """The real app with the test staff table and, where given, fake platform senders."""
+    app = build_app(replace(config, people=PEOPLE), chat_senders=senders,
+                    sender_settings=settings)
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     try:
