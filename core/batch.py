@@ -88,22 +88,34 @@ def ingest_batch(
 def _flag_duplicates(
     outcomes: list[BatchOutcome], candidates: list[Order], at: datetime
 ) -> list[BatchOutcome]:
-    """Linear: orders are grouped by (phone, goods), so each is compared with its group only."""
+    """Orders are grouped by (phone, goods) and channel, and each is compared only with the
+    same group on *other* channels: one buyer's hundred identical orders on one channel (B2B
+    replenishment) cost nothing, instead of every order against every other."""
     in_batch = {o.key for o in outcomes}
-    seen: dict[tuple[str | None, str], list[Order]] = defaultdict(list)
+    seen: dict[tuple[str | None, str], dict[str, list[Order]]] = defaultdict(
+        lambda: defaultdict(list))
     for candidate in candidates:
         if candidate.key not in in_batch:
-            seen[_group(candidate)].append(candidate)
+            seen[_group(candidate)][candidate.channel].append(candidate)
     result: list[BatchOutcome] = []
     for outcome in outcomes:
         if outcome.created:
             group = seen[_group(outcome.order)]
-            twin = next((o for o in group if is_suspected_duplicate(outcome.order, o)), None)
+            twin = _twin(outcome.order, group)
             if twin is not None:
                 outcome = _open_duplicate(outcome, twin, at)
-            group.append(outcome.order)
+            group[outcome.order.channel].append(outcome.order)
         result.append(outcome)
     return result
+
+
+def _twin(order: Order, group: dict[str, list[Order]]) -> Order | None:
+    for channel, orders in group.items():
+        if channel != order.channel:
+            for other in orders:
+                if is_suspected_duplicate(order, other):
+                    return other
+    return None
 
 
 def _group(order: Order) -> tuple[str | None, str]:

@@ -119,10 +119,20 @@ class SqlOrderRepository:
     async def duplicate_candidates(self, orders: Iterable[Order]) -> list[Order]:
         """Stored orders sharing a duplicate-key bucket with any of ``orders`` (candidates
         only: ``core.fingerprint.is_suspected_duplicate`` makes the exact check)."""
-        keys = sorted({k for order in orders for k in duplicate_probe_keys(order)})
-        if not keys:
+        channels_by_key: dict[str, set[str]] = defaultdict(set)
+        for order in orders:
+            for key in duplicate_probe_keys(order):
+                channels_by_key[key].add(order.channel)
+        if not channels_by_key:
             return []
-        query = select(orders_t).where(_one_of(self._session, orders_t.c.dup_key, keys))
+        slim = select(orders_t.c.id, orders_t.c.channel, orders_t.c.dup_key).where(
+            _one_of(self._session, orders_t.c.dup_key, sorted(channels_by_key)))
+        # Only an order on another channel can be a twin: skip the rest before loading them.
+        wanted = [row.id for row in (await self._session.execute(slim)).all()
+                  if channels_by_key[row.dup_key] - {row.channel}]
+        if not wanted:
+            return []
+        query = select(orders_t).where(_one_of(self._session, orders_t.c.id, wanted))
         rows = (await self._session.execute(query)).all()
         by_id = {row.id: row for row in rows}
         lines = await self._lines(by_id)

@@ -15,6 +15,7 @@ or unix times) and must fail the same way, so the dead-letter table shows one ki
 from __future__ import annotations
 
 import json
+import urllib.parse
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
@@ -190,3 +191,20 @@ def optional_unix_time(value: object, path: str) -> datetime | None:
         return from_unix(value, path)
     except ValueError as error:
         raise InvalidOrderError(path, str(error).split(": ", 1)[-1]) from None
+
+
+def unquote_plus(text: str) -> str:
+    """``urllib.parse.unquote_plus`` at C speed for the large percent-encoded JSON some pushes
+    carry (有赞 ``msg``: ~500 escapes, 220 µs in urllib's Python loop, ~10 µs here).
+
+    ``%XX`` becomes ``\\xXX`` for the ``unicode_escape`` codec, whose bytes are then read as
+    UTF-8. Valid only without literal backslashes (a compliant encoder escapes them as ``%5C``);
+    anything else, or malformed escapes, takes urllib's path, which is always right.
+    """
+    if "\\" in text or not text.isascii():
+        return urllib.parse.unquote_plus(text)
+    try:
+        raw = text.replace("+", " ").replace("%", "\\x").encode("ascii")
+        return raw.decode("unicode_escape").encode("latin-1").decode("utf-8")
+    except (UnicodeDecodeError, UnicodeEncodeError):
+        return urllib.parse.unquote_plus(text)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import unquote_plus
 
 from core.order import Order
 from integrations.channels import payload as r
@@ -51,7 +50,7 @@ def _push(doc: Mapping[str, Any]) -> PushContent:
     msg = r.req(doc, "msg", "$")
     if not isinstance(msg, str):
         raise ChannelPayloadError("$.msg: expected the URL-encoded trade JSON")
-    inner = r.obj(r.load_json(unquote_plus(msg)), "$.msg")
+    inner = r.obj(r.load_json(r.unquote_plus(msg)), "$.msg")
     if "full_order_info" in inner:
         return PushContent(orders=tuple(_orders(inner, "$.msg")))
     if str(doc.get("type", "")).startswith(TRADE_MESSAGE):
