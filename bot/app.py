@@ -37,6 +37,7 @@ from integrations.channels.base import ShopCredentials
 from integrations.http import new_session
 from integrations.intake import ChannelIntake, Shop
 from storage.db import create_engine, schema_version, session_factory
+from storage.inbox.coalesce import CoalescingPut
 from storage.inbox.sql import SqlInbox
 from storage.inbox.wiring import InboxSettings, open_inbox, open_redis
 from storage.locks import MemoryLocks, RedisLocks
@@ -120,7 +121,7 @@ async def _http_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def _inbox_ctx(app: web.Application) -> AsyncIterator[None]:
     async with open_inbox(inbox_settings(app[CONFIG]), engine=app[DATABASE].engine) as inbox:
-        app[INBOX] = inbox
+        app[INBOX] = CoalescingPut(inbox)  # producers (webhooks, chat) share round trips
         app[CONSUMER] = inbox
         yield
 
@@ -129,7 +130,7 @@ async def _scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
     """Periodic jobs (apscheduler, in-process). Singleton jobs take a Redis lock when several
     processes share one Redis."""
     scheduler = AsyncIOScheduler(timezone="UTC")
-    inbox, config = app[INBOX], app[CONFIG]
+    inbox, config = app[CONSUMER], app[CONFIG]
     if isinstance(inbox, SqlInbox):
         scheduler.add_job(inbox.prune, "interval", hours=1, id="inbox-prune",
                           coalesce=True, max_instances=1)
@@ -140,7 +141,7 @@ async def _scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
                 open_redis(config.inbox.redis_url, max_connections=20))
             locks = RedisLocks(redis, prefix=f"{config.inbox.stream_prefix}:lock")
         session = await stack.enter_async_context(new_session())
-        deps = PollDeps(lambda: session, inbox, SqlPollCursors(app[DATABASE].engine), locks,
+        deps = PollDeps(lambda: session, app[INBOX], SqlPollCursors(app[DATABASE].engine), locks,
                         utcnow)
         app[POLLERS] = add_poll_jobs(scheduler, shops=config.shops, deps=deps)
         scheduler.start()

@@ -57,6 +57,9 @@ class MemoryInbox:
         self._arrived.set()
         return True
 
+    async def put_many(self, envelopes: Sequence[Envelope]) -> list[bool]:
+        return [await self.put(envelope) for envelope in envelopes]
+
     async def take(self, consumer: str, count: int, block_ms: int) -> list[Envelope]:
         deadline = self._clock() + block_ms / 1000
         while not self._ready:

@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.exceptions import ResponseError
+from redis.exceptions import NoScriptError, ResponseError
 
 from core.inbox import Envelope
 from storage.inbox.codec import dump_payload, dump_time, load_payload, load_time
@@ -89,7 +89,9 @@ class RedisStreamsInbox:
         self._reclaim = redis.register_script(_RECLAIM)
 
     async def setup(self) -> None:
-        """Create the stream and the group (from the start, so earlier puts are not skipped)."""
+        """Create the stream and the group (from the start, so earlier puts are not skipped),
+        and load the put script for pipelined EVALSHA."""
+        await self._redis.script_load(_PUT)
         try:
             await self._redis.xgroup_create(self._stream, self._group, id="0", mkstream=True)
         except ResponseError as error:
@@ -97,11 +99,34 @@ class RedisStreamsInbox:
                 raise
 
     async def put(self, envelope: Envelope) -> bool:
+        message_id = await self._put(**self._put_call(envelope))
+        return message_id is not None
+
+    async def put_many(self, envelopes: Sequence[Envelope]) -> list[bool]:
+        """Many puts in one pipelined round trip; each is still its own atomic script.
+
+        Plain EVALSHA: redis-py's script-in-pipeline path adds a SCRIPT EXISTS round trip to
+        every pipeline. The script is loaded by ``setup``; after a Redis restart (NOSCRIPT)
+        it is loaded again and the batch retried once (a put is idempotent: dedup key)."""
+        calls = [self._put_call(envelope) for envelope in envelopes]
+        try:
+            replies = await self._evalsha_all(calls)
+        except NoScriptError:
+            await self._redis.script_load(_PUT)
+            replies = await self._evalsha_all(calls)
+        return [reply is not None for reply in replies]
+
+    async def _evalsha_all(self, calls: list[dict[str, Any]]) -> list[Any]:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for call in calls:
+                pipe.evalsha(self._put.sha, len(call["keys"]), *call["keys"], *call["args"])
+            return list(await pipe.execute())
+
+    def _put_call(self, envelope: Envelope) -> dict[str, Any]:
         fields = [envelope.kind, envelope.dedup_key, dump_payload(envelope.payload),
                   dump_time(envelope.received_at)]
         keys = [f"{self._prefix}:seen:{envelope.dedup_key}", self._stream]
-        message_id = await self._put(keys=keys, args=[self._ttl, self._maxlen, *fields])
-        return message_id is not None
+        return {"keys": keys, "args": [self._ttl, self._maxlen, *fields]}
 
     async def take(self, consumer: str, count: int, block_ms: int) -> list[Envelope]:
         try:

@@ -55,16 +55,22 @@ class SqlInbox:
         self._arrived = asyncio.Event()
 
     async def put(self, envelope: Envelope) -> bool:
-        payload, now = dump_payload(envelope.payload), self._clock()
+        return (await self.put_many([envelope]))[0]
+
+    async def put_many(self, envelopes: Sequence[Envelope]) -> list[bool]:
+        """Several puts in one transaction (one commit, one fsync)."""
+        now = self._clock()
         async with self._engine.begin() as conn:
-            if not await self._remember(conn, envelope.dedup_key, now):
-                return False
-            row = {"dedup_key": envelope.dedup_key, "kind": envelope.kind, "payload": payload,
-                   "received_at": envelope.received_at}
-            added = await conn.execute(_ADD, row)
-            queued = added.first() is not None
+            queued = [await self._put_one(conn, envelope, now) for envelope in envelopes]
         self._arrived.set()
         return queued
+
+    async def _put_one(self, conn: AsyncConnection, envelope: Envelope, now: datetime) -> bool:
+        if not await self._remember(conn, envelope.dedup_key, now):
+            return False
+        row = {"dedup_key": envelope.dedup_key, "kind": envelope.kind,
+               "payload": dump_payload(envelope.payload), "received_at": envelope.received_at}
+        return (await conn.execute(_ADD, row)).first() is not None
 
     async def take(self, consumer: str, count: int, block_ms: int) -> list[Envelope]:
         deadline = asyncio.get_running_loop().time() + block_ms / 1000

@@ -41,9 +41,8 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.app import build_app
+from bot.app import CONSUMER, build_app
 from bot.config import Config, DatabaseConfig, InboxConfig
-from bot.webhooks import INBOX
 from tests.conftest import fresh_engine
 from tests.e2e.channel_traffic import (
     Delivery,
@@ -233,7 +232,7 @@ async def scalar(engine: AsyncEngine, sql: str) -> int:
 async def drained(stack: Stack, received: int) -> None:
     """Wait until the inbox is empty (every queued push acked) and the counters show
     ``received``: from then on nothing more can change."""
-    inbox = cast(Backlog, stack.app[INBOX])
+    inbox = cast(Backlog, stack.app[CONSUMER])
     loop = asyncio.get_running_loop()
     deadline = loop.time() + WITHIN_S
     while True:
