@@ -3,8 +3,8 @@
 Each request still awaits *its own* result, so it is acknowledged only once its envelope is
 durable; what is shared is the connection checkout, the network round trip (Redis pipeline) or
 the commit (SQL). Batches are not serialised: concurrent callers have no order to keep, and a
-caller that awaits each put before the next still gets strict FIFO. Under load this halves the web process's CPU per request; when idle a batch
-is simply one put, flushed on the next loop iteration.
+caller that awaits each put before the next still gets strict FIFO. Under load this halves the
+web process's CPU per request; when idle a batch is one put, flushed on the next iteration.
 """
 
 from __future__ import annotations
