@@ -26,9 +26,15 @@ def parse_iso(text: str, field: str) -> datetime:
 
 def parse_shanghai(text: str, field: str) -> datetime:
     """"2026-01-02 10:00:00" as channels send it (Beijing time, no offset) -> aware UTC."""
+    # The shape is checked by hand, then parsed by the C ``fromisoformat`` (strptime costs 10x).
+    stripped = text.strip() if isinstance(text, str) else ""
+    shape_ok = (len(stripped) == 19 and stripped[4] == stripped[7] == "-"
+                and stripped[10] == " " and stripped[13] == stripped[16] == ":")
     try:
-        value = datetime.strptime(text.strip(), "%Y-%m-%d %H:%M:%S")
-    except (AttributeError, ValueError):
+        if not shape_ok:
+            raise ValueError
+        value = datetime.fromisoformat(stripped)
+    except ValueError:
         raise ValueError(f"{field}: not a 'YYYY-MM-DD HH:MM:SS' time: {text!r}") from None
     return value.replace(tzinfo=SHANGHAI).astimezone(UTC)
 

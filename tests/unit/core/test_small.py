@@ -67,3 +67,10 @@ def test_time_helpers() -> None:
     assert shanghai_text(at) == "2026-01-02 10:00"
     with pytest.raises(ValueError, match="created"):
         parse_shanghai("02/01/2026", "created")
+
+
+@pytest.mark.parametrize("bad", ["2026-01-02T10:00:00", "2026-1-2 10:00:00", "2026-01-02 10:00",
+                                 "2026-13-02 10:00:00", "2026-01-02 10:00:00+08:00", "", "x"])
+def test_shanghai_times_must_have_the_exact_shape(bad: str) -> None:
+    with pytest.raises(ValueError, match="YYYY-MM-DD HH:MM:SS"):
+        parse_shanghai(bad, "t")
