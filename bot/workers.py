@@ -2,7 +2,12 @@
 
 Retries come from our own pending list, never from the platform: a batch that fails is not
 acked, so after ``reclaim_idle_s`` any worker reclaims it (attempts + 1); past
-``max_attempts`` an envelope is dead-lettered with the last error instead of looping forever.
+``max_attempts`` an envelope is dead-lettered with its last error instead of looping forever.
+
+One poison envelope must not hold back the good ones batched with it: a failed batch is tried
+again one envelope at a time, and only the envelopes that fail on their own stay unacked.
+Three single failures in a row mean the infrastructure is down (database, Redis), not the
+envelopes: then the rest waits for the reclaim instead of failing one by one.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -42,6 +48,7 @@ class Worker:
         self._stopping = asyncio.Event()
         self._last_reclaim = 0.0
         self._last_error = ""
+        self._errors: OrderedDict[str, str] = OrderedDict()  # envelope id -> its last error
 
     def stop(self) -> None:
         self._stopping.set()
@@ -65,18 +72,50 @@ class Worker:
             return 0
         fresh = [e for e in envelopes if e.attempts <= self._settings.max_attempts]
         for poisoned in (e for e in envelopes if e.attempts > self._settings.max_attempts):
+            cause = self._errors.pop(poisoned.id, None) or self._last_error or "unknown error"
             await self._poison(poisoned, f"gave up after {poisoned.attempts - 1} attempts: "
-                                         f"{self._last_error or 'unknown error'}")
+                                         f"{cause}")
             await self._consumer.ack([poisoned])
+        if not fresh:
+            return len(envelopes)
         try:
             await self._handle(fresh)
         except Exception as error:
-            self._last_error = f"{type(error).__name__}: {error}"
-            log.exception("worker %s: batch of %d failed; it will be reclaimed", self.name,
-                          len(fresh))
-            return 0
+            self._remember(fresh, error)
+            log.warning("worker %s: batch of %d failed (%s); isolating", self.name, len(fresh),
+                        self._last_error)
+            fresh = await self._one_by_one(fresh)
         await self._consumer.ack(fresh)
         return len(envelopes)
+
+    async def _one_by_one(self, envelopes: Sequence[Envelope]) -> list[Envelope]:
+        """The envelopes of a failed batch that succeed alone (to ack)."""
+        done: list[Envelope] = []
+        failed_in_a_row = 0
+        for envelope in envelopes:
+            if failed_in_a_row == 3:
+                log.error("worker %s: 3 envelopes failed alone; infrastructure down? %s",
+                          self.name, self._last_error)
+                break
+            try:
+                await self._handle([envelope])
+            except Exception as error:
+                self._remember([envelope], error)
+                failed_in_a_row += 1
+                log.exception("worker %s: envelope %s failed; it will be reclaimed", self.name,
+                              envelope.id)
+                continue
+            failed_in_a_row = 0
+            done.append(envelope)
+        return done
+
+    def _remember(self, envelopes: Sequence[Envelope], error: Exception) -> None:
+        self._last_error = f"{type(error).__name__}: {error}"
+        for envelope in envelopes:
+            self._errors[envelope.id] = self._last_error
+            self._errors.move_to_end(envelope.id)
+        while len(self._errors) > 10_000:
+            self._errors.popitem(last=False)
 
     async def _reclaim(self) -> list[Envelope]:
         idle = self._settings.reclaim_idle_s

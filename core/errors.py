@@ -50,5 +50,10 @@ class InvalidAmountError(DomainError):
     """A money amount could not be read as an exact number of fen."""
 
 
+class TemporaryFailureError(Exception):
+    """Something outside failed in a way that may pass (an API timing out, throttling, 5xx):
+    retry the work later instead of dead-lettering it as bad input."""
+
+
 class ConcurrencyError(DomainError):
     """Someone else changed the order first (optimistic version check lost)."""

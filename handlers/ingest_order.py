@@ -16,7 +16,7 @@ from datetime import datetime
 
 from core.batch import BatchResult, ingest_batch
 from core.counters import tally
-from core.errors import ConcurrencyError
+from core.errors import ConcurrencyError, TemporaryFailureError
 from core.ingest import Arrival
 from core.order import to_canonical
 from core.payloads import CANONICAL_JSON, RawPayload
@@ -53,7 +53,9 @@ async def ingest_payloads(
     for payload in cmd.payloads:
         try:
             orders = await parser.parse(payload)
-        except Exception as error:
+        except TemporaryFailureError:
+            raise  # e.g. a detail API throttled: the batch is retried from the inbox later
+        except Exception as error:  # any other parse failure is the payload's: dead-letter it
             failures.append((payload, f"{type(error).__name__}: {error}"))
             continue
         kept.append(payload)

@@ -14,7 +14,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from core.batch import BatchResult
 from core.chat import card_action_from_json, inbound_from_json
+from core.counters import ChannelDay, tally
 from core.inbox import Envelope
 from core.payloads import RawPayload, from_envelope
 from handlers.announce import announce_dead_letter
@@ -82,6 +84,7 @@ async def dead_letter(envelope: Envelope, reason: str, deps: InboxDeps, *, now: 
         async with deps.new_uow() as uow:
             await uow.dead_letters.add(source=source, reason=reason, raw=raw, received_at=now,
                                        content_type="application/json", meta=meta)
+            await uow.counters.add(_failed_payload(envelope, now))
             await uow.commit()
         return
     async with chat.new_uow() as chat_uow:
@@ -89,5 +92,15 @@ async def dead_letter(envelope: Envelope, reason: str, deps: InboxDeps, *, now: 
             source=source, reason=reason, raw=raw, received_at=now,
             content_type="application/json", meta=meta)
         await announce_dead_letter(chat_uow, letter_id, source, reason, chat, now=now)
+        await chat_uow.counters.add(_failed_payload(envelope, now))
         await chat_uow.commit()
     chat.queued()
+
+
+def _failed_payload(envelope: Envelope, now: datetime) -> list[ChannelDay]:
+    """A channel payload given up on still counts: received and dead-lettered, so the daily
+    counters keep adding up (received = stored + duplicates + dead-lettered)."""
+    channel = envelope.payload.get("channel") if envelope.kind == CHANNEL_PAYLOAD else None
+    if not isinstance(channel, str):
+        return []
+    return tally(BatchResult((), (), ()), [channel], at=now)

@@ -17,13 +17,15 @@ from typing import Any, TypeVar
 
 import aiohttp
 
+from core.errors import TemporaryFailureError
+
 log = logging.getLogger("orderbot.http")
 T = TypeVar("T")
 
 DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=15, connect=5)
 
 
-class UpstreamError(Exception):
+class UpstreamError(TemporaryFailureError):
     """The other system failed in a way worth retrying (transport, 429, 5xx)."""
 
 
