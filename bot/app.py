@@ -25,6 +25,7 @@ from bot import __version__
 from bot.chat import CHAT, install_chat
 from bot.config import Config
 from bot.demo.feeder import DEMO, DEMO_TARGET, DemoTarget, demo_ctx, demo_shops
+from bot.demo.people import demo_people
 from bot.outbox_sender import SenderSettings
 from bot.polling import POLLERS, Locks, PollDeps, add_poll_jobs, cancel_polls
 from bot.webhooks import INBOX, INTAKE
@@ -181,7 +182,8 @@ def build_app(config: Config, *, chat_senders: Mapping[str, ChatSender] | None =
     """The service. ``chat_senders``/``sender_settings`` replace the platform senders built
     from config (tests pass fakes here: one call swaps the outside world)."""
     demo = tuple(demo_shops(config.demo))  # () unless [demo] enabled
-    config = replace(config, shops=config.shops + demo)
+    config = replace(config, shops=config.shops + demo,
+                     people=demo_people(config.demo.enabled, config.people))
     app = web.Application()
     app[CONFIG] = config
     app[DEMO] = config.demo
