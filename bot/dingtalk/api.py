@@ -9,7 +9,6 @@ delivered only if every ``deliverResults[].success`` is true.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
@@ -21,7 +20,8 @@ import aiohttp
 from bot.dingtalk import cards
 from bot.dingtalk.settings import DingTalkSettings
 from bot.model import Card
-from integrations.http import RateLimitedError, UpstreamError, call_with_retry, new_session
+from bot.token_client import TokenClient
+from integrations.http import RateLimitedError, UpstreamError, call_with_retry
 
 log = logging.getLogger("orderbot.dingtalk")
 
@@ -37,32 +37,16 @@ class DingTalkApiError(Exception):
         self.status, self.code = status, code
 
 
-class DingTalkApi:
+class DingTalkApi(TokenClient):
     """One app's OpenAPI client. Use as ``async with DingTalkApi(settings) as api``."""
 
     def __init__(self, settings: DingTalkSettings, session: aiohttp.ClientSession | None = None,
                  *, clock: Callable[[], float] = time.monotonic, attempts: int = 4,
                  base_delay: float = 0.5) -> None:
+        super().__init__(settings.api_base, session,
+                         refresh_margin_s=settings.token_refresh_margin_s, clock=clock,
+                         attempts=attempts, base_delay=base_delay)
         self._settings = settings
-        self._base = settings.api_base.rstrip("/")
-        self._session = session
-        self._owns_session = session is None
-        self._clock = clock
-        self._attempts, self._base_delay = attempts, base_delay
-        self._token = ""
-        self._token_expires = 0.0
-        self._token_lock = asyncio.Lock()
-
-    async def __aenter__(self) -> DingTalkApi:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
-    async def close(self) -> None:
-        if self._owns_session and self._session is not None:
-            await self._session.close()
-            self._session = None
 
     # --- cards -------------------------------------------------------------------------------
 
@@ -122,18 +106,11 @@ class DingTalkApi:
 
     # --- plumbing ------------------------------------------------------------------------------
 
-    async def access_token(self) -> str:
-        """The cached token, fetched again ``token_refresh_margin_s`` before it expires."""
-        async with self._token_lock:
-            if self._token and self._clock() < self._token_expires:
-                return self._token
-            reply = await self._request("POST", "/v1.0/oauth2/accessToken", "", {
-                "appKey": self._settings.client_id, "appSecret": self._settings.client_secret})
-            margin = self._settings.token_refresh_margin_s
-            self._token = str(reply["accessToken"])
-            self._token_expires = self._clock() + int(reply.get("expireIn", 7200)) - margin
-            log.info("DingTalk access token refreshed")
-            return self._token
+    async def _fetch_token(self) -> tuple[str, int]:
+        reply = await self._request("POST", "/v1.0/oauth2/accessToken", "", {
+            "appKey": self._settings.client_id, "appSecret": self._settings.client_secret})
+        log.info("DingTalk access token refreshed")
+        return str(reply["accessToken"]), int(reply.get("expireIn", 7200))
 
     async def _call(self, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
         async def once() -> dict[str, Any]:
@@ -149,17 +126,11 @@ class DingTalkApi:
 
         return await call_with_retry(once, attempts=self._attempts, base_delay=self._base_delay)
 
-    def _invalidate(self, token: str) -> None:
-        if self._token == token:
-            self._token, self._token_expires = "", 0.0
-
     async def _request(self, method: str, path: str, token: str, body: dict[str, Any]
                        ) -> dict[str, Any]:
-        if self._session is None:
-            self._session = new_session()
         headers = {TOKEN_HEADER: token} if token else {}
         try:
-            async with self._session.request(method, self._base + path, json=body,
+            async with self._http().request(method, self._base + path, json=body,
                                              headers=headers) as response:
                 data = await response.json(content_type=None)
                 status = response.status

@@ -10,7 +10,6 @@ logged or put in an exception.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -20,9 +19,10 @@ from typing import Any
 import aiohttp
 
 from bot.model import Card
+from bot.token_client import TokenClient
 from bot.wecom import cards
 from bot.wecom.settings import WeComSettings
-from integrations.http import RateLimitedError, UpstreamError, call_with_retry, new_session
+from integrations.http import RateLimitedError, UpstreamError, call_with_retry
 
 log = logging.getLogger("orderbot.wecom")
 
@@ -46,32 +46,16 @@ class SentCard:
     response_code: str
 
 
-class WeComApi:
+class WeComApi(TokenClient):
     """One self-built app's API client. Use as ``async with WeComApi(settings) as api``."""
 
     def __init__(self, settings: WeComSettings, session: aiohttp.ClientSession | None = None,
                  *, clock: Callable[[], float] = time.monotonic, attempts: int = 4,
                  base_delay: float = 0.5) -> None:
+        super().__init__(settings.api_base, session,
+                         refresh_margin_s=settings.token_refresh_margin_s, clock=clock,
+                         attempts=attempts, base_delay=base_delay)
         self._settings = settings
-        self._base = settings.api_base.rstrip("/")
-        self._session = session
-        self._owns_session = session is None
-        self._clock = clock
-        self._attempts, self._base_delay = attempts, base_delay
-        self._token = ""
-        self._token_expires = 0.0
-        self._token_lock = asyncio.Lock()
-
-    async def __aenter__(self) -> WeComApi:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
-    async def close(self) -> None:
-        if self._owns_session and self._session is not None:
-            await self._session.close()
-            self._session = None
 
     # --- messages ------------------------------------------------------------------------------
 
@@ -119,23 +103,12 @@ class WeComApi:
 
     # --- plumbing --------------------------------------------------------------------------
 
-    async def access_token(self) -> str:
-        """The cached token, fetched again ``token_refresh_margin_s`` before it expires."""
-        async with self._token_lock:
-            if self._token and self._clock() < self._token_expires:
-                return self._token
-            params = {"corpid": self._settings.corp_id, "corpsecret": self._settings.secret}
-            reply = self._check("/cgi-bin/gettoken",
-                                await self._request("GET", "/cgi-bin/gettoken", params, None))
-            margin = self._settings.token_refresh_margin_s
-            self._token = str(reply["access_token"])
-            self._token_expires = self._clock() + int(reply.get("expires_in", 7200)) - margin
-            log.info("WeCom access token refreshed")
-            return self._token
-
-    def _invalidate(self, token: str) -> None:
-        if self._token == token:
-            self._token, self._token_expires = "", 0.0
+    async def _fetch_token(self) -> tuple[str, int]:
+        params = {"corpid": self._settings.corp_id, "corpsecret": self._settings.secret}
+        reply = self._check("/cgi-bin/gettoken",
+                            await self._request("GET", "/cgi-bin/gettoken", params, None))
+        log.info("WeCom access token refreshed")
+        return str(reply["access_token"]), int(reply.get("expires_in", 7200))
 
     async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         async def once() -> dict[str, Any]:
@@ -163,10 +136,8 @@ class WeComApi:
 
     async def _request(self, method: str, path: str, params: dict[str, str],
                        body: dict[str, Any] | None) -> dict[str, Any]:
-        if self._session is None:
-            self._session = new_session()
         try:
-            async with self._session.request(method, self._base + path, params=params,
+            async with self._http().request(method, self._base + path, params=params,
                                              json=body) as response:
                 if response.status == 429:
                     raise RateLimitedError(f"{path}: HTTP 429")
