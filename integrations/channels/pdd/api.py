@@ -33,6 +33,7 @@ from integrations.channels.base import (
 )
 from integrations.channels.payload import arr, obj
 from integrations.channels.pdd.signing import sign_request
+from integrations.channels.windows import slices
 from integrations.http import RateLimitedError, UpstreamError, call_with_retry, fetch_json
 
 METHOD = "pdd.order.number.list.increment.get"
@@ -47,15 +48,6 @@ _AUTH_WORDS = ("access_token", "client_id", "sign", "token")
 
 def _unix(value: datetime) -> int:
     return int(require_aware(value, "window").timestamp())
-
-
-def windows(start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
-    slices, cursor = [], start
-    while cursor < end:
-        upper = min(cursor + MAX_WINDOW, end)
-        slices.append((cursor, upper))
-        cursor = upper
-    return slices
 
 
 def build_params(shop: ShopCredentials, business: Mapping[str, object],
@@ -98,7 +90,7 @@ async def _call(session: aiohttp.ClientSession, shop: ShopCredentials,
 async def fetch_since(session: aiohttp.ClientSession, shop: ShopCredentials,
                       start: datetime, end: datetime) -> AsyncIterator[list[dict[str, Any]]]:
     """Yield pages of raw POP order objects updated in ``[start, end]``."""
-    for lower, upper in windows(start, end):
+    for lower, upper in slices(start, end, MAX_WINDOW):
         window = {"start_updated_at": _unix(lower), "end_updated_at": _unix(upper),
                   "order_status": 5, "refund_status": 5, "is_lucky_flag": 0,
                   "page_size": PAGE_SIZE, "use_has_next": False}

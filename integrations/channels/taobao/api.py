@@ -31,6 +31,7 @@ from integrations.channels.base import (
 from integrations.channels.payload import obj
 from integrations.channels.taobao.mapping import unwrap
 from integrations.channels.taobao.signing import sign_request
+from integrations.channels.windows import slices
 from integrations.http import RateLimitedError, UpstreamError, call_with_retry, fetch_json
 
 METHOD = "taobao.trades.sold.increment.get"
@@ -53,16 +54,6 @@ AUTH_CODES = frozenset({25, 26, 27, 28, 29})  # signature, missing/invalid sessi
 
 def _top_time(value: datetime) -> str:
     return require_aware(value, "window").astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def windows(start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
-    """``[start, end)`` cut into slices no longer than TOP's one-day limit."""
-    slices, cursor = [], start
-    while cursor < end:
-        upper = min(cursor + MAX_WINDOW, end)
-        slices.append((cursor, upper))
-        cursor = upper
-    return slices
 
 
 def build_params(shop: ShopCredentials, business: Mapping[str, object],
@@ -113,7 +104,7 @@ async def fetch_since(session: aiohttp.ClientSession, shop: ShopCredentials,
 
     Each yielded trade is a bare ``Trade`` dict that ``taobao.parse`` maps on its own.
     """
-    for lower, upper in windows(start, end):
+    for lower, upper in slices(start, end, MAX_WINDOW):
         window = {"start_modified": _top_time(lower), "end_modified": _top_time(upper),
                   "fields": FIELDS, "page_size": PAGE_SIZE}
         first = await _call(session, shop, {**window, "page_no": 1})

@@ -17,7 +17,7 @@ from core.errors import InvalidOrderError, UnknownStatusError
 from core.order import InvoiceKind
 from core.privacy import needs_decryption
 from core.states import OrderState as S
-from integrations.channels import pdd
+from integrations.channels import pdd, windows
 from integrations.channels.base import ChannelAuthError, ChannelPayloadError, ShopCredentials
 from integrations.channels.pdd import api
 from integrations.channels.pdd.statuses import (
@@ -181,7 +181,7 @@ async def test_fetch_since_reports_bad_credentials() -> None:
 
 
 def test_windows_respect_the_30_minute_limit() -> None:
-    slices = api.windows(NOW, NOW.replace(hour=4, minute=10))
+    slices = windows.slices(NOW, NOW.replace(hour=4, minute=10), api.MAX_WINDOW)
     assert len(slices) == 3 and all(b - a <= api.MAX_WINDOW for a, b in slices)
 
 
