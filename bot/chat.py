@@ -1,5 +1,7 @@
 """Chat wiring for the composition root: ``install_chat(app)`` adds the web chat routes and the
-long-lived chat resources (staff directory, web chat hub, platform senders, outbox sender).
+long-lived chat resources (staff directory, web chat hub, platform senders, outbox sender),
+and the inbound side of every enabled platform: WeCom's callback routes (``/callbacks/wecom``)
+and the DingTalk stream client (a ``cleanup_ctx`` of its own).
 
 ``bot/app.py`` calls it once in ``build_app``; the inbox workers then get ``app[CHAT]`` as
 ``InboxDeps.chat`` so ``receive_text`` / ``click_card`` envelopes reach their handlers.
@@ -17,6 +19,7 @@ from aiohttp import web
 
 from bot.chat_senders import DingTalkSender, WeComSender
 from bot.dingtalk.api import DingTalkApi
+from bot.dingtalk.stream import stream_cleanup_ctx
 from bot.outbox_sender import OutboxSender, SenderSettings
 from bot.people_config import PersonConfig, build_directory
 from bot.webchat.hub import Hub, WebchatSender
@@ -24,6 +27,8 @@ from bot.webchat.routes import WEBCHAT, Webchat
 from bot.webchat.routes import routes as webchat_routes
 from bot.webhooks import INBOX
 from bot.wecom.api import WeComApi
+from bot.wecom.callback import make_wecom_routes
+from core.inbox import Envelope
 from handlers.chat_deps import ChatDeps
 from handlers.ports import ChatSender, ChatUnitOfWork
 
@@ -51,6 +56,32 @@ def install_chat(app: web.Application, *, people: Sequence[PersonConfig] | None 
     chat_ctx.__name__ = "_chat_ctx"
     _insert_before_workers(app, chat_ctx)
     app.router.add_routes(webchat_routes())
+    _install_inbound(app)
+
+
+class _AppInbox:
+    """The app's inbox, looked up when an item arrives: routes and stream handlers are built
+    with the app, before ``_inbox_ctx`` opens the inbox they put into."""
+
+    def __init__(self, app: web.Application) -> None:
+        self._app = app
+
+    async def put(self, envelope: Envelope) -> bool:
+        return await self._app[INBOX].put(envelope)
+
+
+def _install_inbound(app: web.Application) -> None:
+    """Inbound for each enabled platform: WeCom callbacks are routes of this app; the DingTalk
+    stream client runs from the inbox's start to just before it closes (last ``cleanup_ctx``
+    entry: set up after every resource it needs, torn down before any of them)."""
+    from bot.app import CONFIG  # the composition root's key (no import cycle)
+
+    config, inbox = app[CONFIG], _AppInbox(app)
+    if config.wecom.enabled:
+        app.router.add_routes(make_wecom_routes(config.wecom, inbox))
+        log.info("WeCom callbacks mounted at /callbacks/wecom")
+    if config.dingtalk.enabled:
+        app.cleanup_ctx.append(stream_cleanup_ctx(config.dingtalk, inbox))
 
 
 def _insert_before_workers(app: web.Application, ctx: Any) -> None:

@@ -32,7 +32,11 @@ def from_millis(value: Any, fallback: datetime) -> datetime:
 
 
 def robot_message(data: Mapping[str, Any], received: datetime) -> InboundMessage | None:
-    """A robot message (topic ``/v1.0/im/bot/messages/get``); None for non-text types."""
+    """A robot message (topic ``/v1.0/im/bot/messages/get``); None for non-text types.
+
+    A group is answered in its ``openConversationId``; a 1:1 robot chat has no address but the
+    user's (batchSend ``userIds``, card space ``IM_ROBOT.<userId>``), so there the sender's id
+    is the conversation: the ``cid...`` of a single chat cannot be sent to."""
     message = ChatbotMessage.from_dict(dict(data))
     if message.message_type != "text" or message.text is None:
         log.info("ignoring DingTalk %s message %s", message.message_type, message.message_id)
@@ -40,11 +44,12 @@ def robot_message(data: Mapping[str, Any], received: datetime) -> InboundMessage
     if not message.message_id or not message.conversation_id:
         raise ValueError("robot message without msgId/conversationId")
     is_group = str(message.conversation_type) == GROUP_CHAT
+    sender = str(message.sender_staff_id or message.sender_id or "")
     return InboundMessage(
-        platform="dingtalk", message_id=str(message.message_id),
-        sender_id=str(message.sender_staff_id or message.sender_id or ""),
+        platform="dingtalk", message_id=str(message.message_id), sender_id=sender,
         sender_name=str(message.sender_nick or ""),
-        conversation_id=str(message.conversation_id), is_group=is_group,
+        conversation_id=str(message.conversation_id) if is_group else sender,
+        is_group=is_group,
         text=str(message.text.content or "").strip(),
         mentions_bot=bool(message.is_in_at_list) or not is_group,
         at=from_millis(message.create_at, received),

@@ -20,9 +20,12 @@ from bot.outbox_sender import SenderSettings
 from bot.people_config import PersonConfig
 
 PEOPLE = (
-    PersonConfig(id="zhangsan", name="张三", roles=("agent",), wecom_user_id="ZhangSan"),
-    PersonConfig(id="lisi", name="李四", roles=("supervisor", "agent"), wecom_user_id="LiSi"),
-    PersonConfig(id="wangwu", name="王五", roles=("warehouse",)),
+    PersonConfig(id="zhangsan", name="张三", roles=("agent",), wecom_user_id="ZhangSan",
+                 dingtalk_user_id="staff-001"),
+    PersonConfig(id="lisi", name="李四", roles=("supervisor", "agent"), wecom_user_id="LiSi",
+                 dingtalk_user_id="staff-002"),
+    PersonConfig(id="wangwu", name="王五", roles=("warehouse",), wecom_user_id="WangWu",
+                 dingtalk_user_id="staff-003"),
     PersonConfig(id="zhaoliu", name="赵六", roles=("ops",)),
 )
 

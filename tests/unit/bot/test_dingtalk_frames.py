@@ -37,6 +37,7 @@ def test_single_chat_addresses_the_bot() -> None:
     message = robot_message(data, NOW)
     assert message is not None
     assert (message.is_group, message.mentions_bot) == (False, True)
+    assert message.conversation_id == "staff-001"  # a 1:1 chat is answered by user id
 
 
 def test_non_text_is_ignored() -> None:

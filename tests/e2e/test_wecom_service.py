@@ -1,0 +1,149 @@
+"""WeCom through the real service: ``build_app(config)`` with ``[wecom] enabled`` mounts
+``/callbacks/wecom`` and sends through the fake WeCom API; every callback is really encrypted
+and signed (tests/fakes/wecom.py, written independently of bot/wecom/crypto.py).
+
+Transcript: WeCom verifies the URL; 张三 (ZhangSan, agent) writes "查单 <id>" -> a
+template_card with the order goes to him by message/send (phone masked); a stranger is
+refused politely. A suspected-duplicate card reaches both agents; a forged click (bad
+signature) is answered 401 and changes nothing; 王五 (warehouse) is refused by role; 张三's
+click is retried by WeCom (same callback) and tapped again -> one effect, his card updated by
+update_template_card with the click's ResponseCode (buttons greyed "张三 确认不是重复"),
+the other agent's card updated with the ResponseCode of its own send.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import pytest
+
+from bot.config import Config, DatabaseConfig, InboxConfig
+from bot.outbox_sender import SenderSettings
+from bot.wecom.callback import CALLBACK_PATH
+from bot.wecom.settings import WeComSettings
+from core.people import REFUSAL_UNKNOWN_STAFF
+from tests.e2e.chat_store import (
+    ORDER,
+    TWIN,
+    announce,
+    eventually,
+    ingest,
+    open_anomalies,
+    order_events,
+)
+from tests.e2e.chat_support import chat_service
+from tests.fakes.wecom import (
+    FakeWeCom,
+    Recorded,
+    WeComSender,
+    card_event_xml,
+    post_callback,
+    text_xml,
+    verify_callback_url,
+)
+
+SEND = "/cgi-bin/message/send"
+UPDATE = "/cgi-bin/message/update_template_card"
+AES_KEY = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
+
+
+@dataclass
+class Service:
+    fake: FakeWeCom
+    wecom: WeComSender  # WeCom's side of the callback crypto
+    url: str  # the service's callback URL
+    db: str
+    http: aiohttp.ClientSession
+
+    async def post(self, xml: str, **kwargs: Any) -> tuple[int, str]:
+        return await post_callback(self.http, self.url, xml, self.wecom, **kwargs)
+
+
+@pytest.fixture
+async def service(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Service]:
+    async with FakeWeCom() as fake:
+        settings = WeComSettings(enabled=True, corp_id=fake.corp_id, agent_id=1000002,
+                                 secret=fake.secret, token="QDG6eK", encoding_aes_key=AES_KEY,
+                                 api_base=fake.base_url)
+        config = Config(database=DatabaseConfig(url=sqlite_url), wecom=settings,
+                        inbox=InboxConfig(backend="sql", reclaim_idle_s=2.0))
+        sender = WeComSender(settings.token, AES_KEY, fake.corp_id)
+        async with chat_service(config, monkeypatch, settings=SenderSettings(poll_s=0.05)
+                                ) as base, aiohttp.ClientSession() as http:
+            yield Service(fake, sender, base + CALLBACK_PATH, sqlite_url, http)
+
+
+def sent_to(fake: FakeWeCom, user: str, msgtype: str) -> list[Recorded]:
+    return [r for r in fake.calls(SEND)
+            if r.body["touser"] == user and r.body["msgtype"] == msgtype]
+
+
+def texts_to(fake: FakeWeCom, user: str) -> list[str]:
+    return [r.body["text"]["content"] for r in sent_to(fake, user, "text")]
+
+
+def button_key(card: Recorded, verb: str) -> str:
+    (key,) = [b["key"] for b in card.body["template_card"]["button_list"]
+              if b["key"].endswith(":" + verb)]
+    return str(key)
+
+
+async def test_order_card_by_typing_and_strangers_refused(service: Service) -> None:
+    fake = service.fake
+    assert await verify_callback_url(service.http, service.url, service.wecom, "echo-42") == \
+        (200, "echo-42")
+    await ingest(service.db, ORDER)
+    text = text_xml(fake.corp_id, "ZhangSan", f"查单 {ORDER.channel_order_id}", "9001")
+    assert await service.post(text) == (200, "success")
+    (card,) = await eventually(lambda: sent_to(fake, "ZhangSan", "template_card"))
+    template = card.body["template_card"]
+    assert template["card_type"] == "button_interaction"
+    assert template["main_title"]["title"] == f"订单 {ORDER.key}"
+    rows = {row["keyname"]: row["value"] for row in template["horizontal_content_list"]}
+    assert "138****" in rows["收件人"] and "文三路" not in rows["地址"]
+    assert card.query["access_token"].startswith("tok-")
+
+    stranger = text_xml(fake.corp_id, "Mallory", f"查单 {ORDER.channel_order_id}", "9002")
+    assert await service.post(stranger) == (200, "success")
+    assert await eventually(lambda: texts_to(fake, "Mallory")) == [REFUSAL_UNKNOWN_STAFF]
+    assert sent_to(fake, "Mallory", "template_card") == []
+
+
+async def test_duplicate_card_click_acts_once_and_updates_the_card(service: Service) -> None:
+    fake, db = service.fake, service.db
+    await ingest(db, ORDER, TWIN)
+    record = await announce(db, ["wecom"])
+    (card,) = await eventually(lambda: sent_to(fake, "ZhangSan", "template_card"))
+    await eventually(lambda: sent_to(fake, "LiSi", "template_card"))
+    task_id, key = card.body["template_card"]["task_id"], button_key(card, "not_duplicate")
+    assert task_id.startswith(record.card_id + "@")
+
+    forged = card_event_xml(fake.corp_id, "ZhangSan", key, task_id, "rc-forged")
+    assert (await service.post(forged, signature="0" * 40))[0] == 401
+    impostor = WeComSender("guessed-token", AES_KEY, fake.corp_id)
+    status, _ = await post_callback(service.http, service.url, forged, impostor)
+    assert status == 401
+    warehouse = card_event_xml(fake.corp_id, "WangWu", key, task_id, "rc-wangwu")
+    assert await service.post(warehouse) == (200, "success")
+    assert "需要客服或主管权限" in (await eventually(lambda: texts_to(fake, "WangWu")))[0]
+    assert fake.calls(UPDATE) == [] and await open_anomalies(db, TWIN.key) == 1
+
+    tap = card_event_xml(fake.corp_id, "ZhangSan", key, task_id, "rc-tap-1")
+    assert await service.post(tap) == (200, "success")
+    assert await service.post(tap) == (200, "success")  # WeCom retries the same callback
+    again = card_event_xml(fake.corp_id, "ZhangSan", key, task_id, "rc-tap-2")
+    assert await service.post(again) == (200, "success")  # the double tap: a new ResponseCode
+    updates = await eventually(lambda: len(fake.calls(UPDATE)) >= 2 and fake.calls(UPDATE))
+    mine = [u for u in updates if u.body["response_code"] == "rc-tap-1"]
+    assert len(mine) == 1 and mine[0].body["userids"] == ["ZhangSan"]
+    other = [u for u in updates if u.body["userids"] == ["LiSi"]]
+    assert other and other[0].body["response_code"].startswith("rc-")  # from LiSi's send
+    assert {u.body["button"]["replace_name"] for u in updates} == {"张三 确认不是重复"}
+    told = await eventually(lambda: [t for t in texts_to(fake, "ZhangSan") if "处理" in t])
+    assert "此卡片已由 张三 处理" in told[0]
+    assert await order_events(db, TWIN.key, "anomaly_resolved") == 1
+    assert await open_anomalies(db, TWIN.key) == 0
+    assert [r for r in fake.calls(UPDATE) if r.body["response_code"] == "rc-forged"] == []
