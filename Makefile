@@ -30,6 +30,7 @@ layers: install
 	$(BIN)/lint-imports
 
 test: lint layers typecheck
+	@test -x /usr/bin/chromium && fc-list :lang=zh | grep -q . || (apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-microhei)
 	$(BIN)/pytest -q
 
 bench: install
