@@ -21,6 +21,7 @@ class DeadLetter:
     source: str
     reason: str
     raw: bytes
+    digest: str | None  # SHA-256 of raw; None only on copies kept before migration 0006
     content_type: str | None
     received_at: datetime
     replayed_at: datetime | None

@@ -174,11 +174,16 @@ class DeadLetterRow(SQLModel, table=True):
     """A payload we could not process, kept whole with the reason, for replay after a fix."""
 
     __tablename__ = "dead_letters"
+    # a redelivered payload is kept once; rows from before 0006 may have a NULL digest
+    __table_args__ = (
+        Index("ux_dead_letters_source_digest", "source", "digest", unique=True),
+    )
 
     id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True))
     source: str = Field(sa_column=Column(String(64), nullable=False, index=True))
     reason: str = Field(sa_column=Column(Text, nullable=False))
     raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    digest: str | None = Field(default=None, sa_column=Column(String(64)))  # SHA-256 of raw
     content_type: str | None = Field(default=None, sa_column=Column(String(100)))
     received_at: datetime = _time(index=True)
     replayed_at: datetime | None = _time(nullable=True)

@@ -137,8 +137,9 @@ async def test_duplicate_card_click_acts_once_and_updates_the_card(service: Serv
     again = card_event_xml(fake.corp_id, "ZhangSan", key, task_id, "rc-tap-2")
     assert await service.post(again) == (200, "success")  # the double tap: a new ResponseCode
     updates = await eventually(lambda: len(fake.calls(UPDATE)) >= 2 and fake.calls(UPDATE))
-    mine = [u for u in updates if u.body["response_code"] == "rc-tap-1"]
-    assert len(mine) == 1 and mine[0].body["userids"] == ["ZhangSan"]
+    # Either tap may reach a worker first; exactly one of them acts and answers with its code.
+    mine = [u for u in updates if u.body["userids"] == ["ZhangSan"]]
+    assert len(mine) == 1 and mine[0].body["response_code"] in {"rc-tap-1", "rc-tap-2"}
     other = [u for u in updates if u.body["userids"] == ["LiSi"]]
     assert other and other[0].body["response_code"].startswith("rc-")  # from LiSi's send
     assert {u.body["button"]["replace_name"] for u in updates} == {"张三 确认不是重复"}
