@@ -1,4 +1,5 @@
-"""Persistence model of the cards we sent (migration 0005), on the shared metadata."""
+"""Persistence models of the cards we sent (migration 0005) and of card pacing windows
+(0006), on the shared metadata."""
 
 from __future__ import annotations
 
@@ -27,3 +28,15 @@ class CardRow(SQLModel, table=True):
     handled_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class CardWindowRow(SQLModel, table=True):
+    """How many cards of one kind went out in one fixed window (every process shares it), and
+    when the window's digest was sent (NULL: none yet, or none needed)."""
+
+    __tablename__ = "card_windows"
+
+    kind: str = Field(sa_column=Column(String(32), primary_key=True))
+    window_start: datetime = Field(sa_column=Column(UTCDateTime(), primary_key=True))
+    count: int = Field(sa_column=Column(Integer, nullable=False))
+    digest_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))

@@ -1,4 +1,4 @@
-"""dead letters: SHA-256 of the raw bytes, unique per source (a redelivered payload is kept once)
+"""dead letters kept once (SHA-256 per source); card windows (pacing of cards to one role)
 
 Revision ID: 0006
 Revises: 0005
@@ -9,6 +9,9 @@ slow batch). The unique (source, digest) index lets ``SqlDeadLetters.add`` inser
 Existing rows are backfilled: the first row of each (source, raw) keeps the digest; later
 copies made before this migration keep a NULL digest (NULLs never collide in a unique index
 on SQLite or PostgreSQL), so no history is deleted.
+
+``card_windows`` counts the cards of one kind sent per fixed time window (dead letters to ops:
+a few one by one, then one digest when the window closes), shared by every worker process.
 """
 
 import hashlib
@@ -16,6 +19,8 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+
+import storage.types
 
 revision: str = "0006"
 down_revision: str | None = "0005"
@@ -31,6 +36,14 @@ def upgrade() -> None:
     _backfill()
     with op.batch_alter_table("dead_letters") as batch:
         batch.create_index("ux_dead_letters_source_digest", ["source", "digest"], unique=True)
+    op.create_table(
+        "card_windows",
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("window_start", storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("count", sa.Integer(), nullable=False),
+        sa.Column("digest_at", storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("kind", "window_start"),
+    )
 
 
 def _backfill() -> None:
@@ -58,6 +71,7 @@ def _backfill() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("card_windows")
     with op.batch_alter_table("dead_letters") as batch:
         batch.drop_index("ux_dead_letters_source_digest")
         batch.drop_column("digest")
