@@ -37,12 +37,17 @@ class ParsedAddress:
         return len(self.candidates) > 1
 
     @property
-    def complete(self) -> bool:
-        """Deliverable: an unambiguous province and city, a district where the city has
-        districts, and a non-empty detail line."""
-        if self.ambiguous or not (self.province and self.city and self.detail):
+    def resolved(self) -> bool:
+        """The divisions are known: an unambiguous province and city, and a district where
+        the city has districts (东莞 and 仙桃 have none)."""
+        if self.ambiguous or not (self.province and self.city):
             return False
         return self.district is not None or not _city_has_districts(self.province, self.city)
+
+    @property
+    def complete(self) -> bool:
+        """Deliverable: ``resolved`` and a non-empty detail line."""
+        return bool(self.detail) and self.resolved
 
 
 def parse_address(
