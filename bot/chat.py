@@ -1,7 +1,8 @@
 """Chat wiring for the composition root: ``install_chat(app)`` adds the web chat routes and the
 long-lived chat resources (staff directory, web chat hub, platform senders, outbox sender),
-and the inbound side of every enabled platform: WeCom's callback routes (``/callbacks/wecom``)
-and the DingTalk stream client (a ``cleanup_ctx`` of its own).
+and the inbound side of every enabled platform: WeCom's callback routes (``/callbacks/wecom``),
+the DingTalk stream client and the WeCom smart robot's long connection (each a ``cleanup_ctx``
+of its own).
 
 ``bot/app.py`` calls it once in ``build_app``; the inbox workers then get ``app[CHAT]`` as
 ``InboxDeps.chat`` so ``receive_text`` / ``click_card`` envelopes reach their handlers.
@@ -28,6 +29,7 @@ from bot.webchat.routes import routes as webchat_routes
 from bot.webhooks import INBOX
 from bot.wecom.api import WeComApi
 from bot.wecom.callback import make_wecom_routes
+from bot.wecom.robot import add_robot, connect_outbox, robot_ctx
 from core.inbox import Envelope
 from handlers.chat_deps import ChatDeps
 from handlers.ports import ChatSender, ChatUnitOfWork
@@ -82,6 +84,8 @@ def _install_inbound(app: web.Application) -> None:
         log.info("WeCom callbacks mounted at /callbacks/wecom")
     if config.dingtalk.enabled:
         app.cleanup_ctx.append(stream_cleanup_ctx(config.dingtalk, inbox))
+    if config.wecom_bot.enabled:
+        app.cleanup_ctx.append(robot_ctx)
 
 
 def _insert_before_workers(app: web.Application, ctx: Any) -> None:
@@ -102,12 +106,14 @@ async def _start(app: web.Application, stack: AsyncExitStack,
     platform_senders = dict(senders) if senders is not None else \
         await _platform_senders(config, stack)
     platform_senders["webchat"] = WebchatSender(hub)
+    robot = add_robot(app, config, _AppInbox(app), platform_senders)
 
     def new_uow() -> ChatUnitOfWork:
         return database.new_uow()  # SqlUnitOfWork fits the port structurally
 
     sender = OutboxSender(new_uow, platform_senders, settings)
-    deps = ChatDeps(build_directory(entries), new_uow, platforms=tuple(platform_senders),
+    connect_outbox(robot, sender)
+    deps = ChatDeps(build_directory(entries), new_uow, platforms=_card_platforms(platform_senders),
                     queued=sender.wake)
     app[CHAT], app[OUTBOX_SENDER] = deps, sender
     app[WEBCHAT] = Webchat(hub, deps, app[INBOX])
@@ -115,6 +121,12 @@ async def _start(app: web.Application, stack: AsyncExitStack,
     stack.push_async_callback(_stop, sender, task)
     log.info("chat installed: %d people, platforms %s", len(deps.directory.people),
              ", ".join(platform_senders))
+
+
+def _card_platforms(senders: Mapping[str, ChatSender]) -> tuple[str, ...]:
+    """Where cards to people go: every platform, except that the WeCom smart robot is left
+    out when the self-built app reaches the same UserIDs (one card per person, not two)."""
+    return tuple(p for p in senders if not (p == "wecom_bot" and "wecom" in senders))
 
 
 async def _platform_senders(config: Any, stack: AsyncExitStack) -> dict[str, ChatSender]:

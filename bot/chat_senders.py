@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from bot.dingtalk.api import DingTalkApi, DingTalkApiError
 from bot.wecom.api import WeComApi, WeComApiError
+from bot.wecom.cards import handled_label
 from core.outbox import OutboxItem, OutKind, card_of
 from handlers.ports import PermanentDeliveryError
 
@@ -74,16 +75,10 @@ class WeComSender:
         card = card_of(message)
         token = str(message.payload.get("update_token", "")) or reference
         if kind is OutKind.CARD_UPDATE and token and not card.buttons:
-            await self._api.update_card_buttons([user], token, _replace_name(card.status))
+            await self._api.update_card_buttons([user], token, handled_label(card.status))
             return None
         if kind is OutKind.CARD_UPDATE and token:
             await self._api.update_card([user], token, card, sent_version=1, source=self._source)
             return None
         sent = await self._api.send_card([user], card, self._source)  # new, or no handle left
         return sent.response_code or None
-
-
-def _replace_name(status: str) -> str:
-    """The greyed button text after a final action: "已由 张三 确认 10:42" -> "张三 确认"."""
-    words = status.removeprefix("已由 ").rsplit(" ", 1)[0] if status else ""
-    return words or "已处理"

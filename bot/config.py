@@ -21,6 +21,7 @@ from typing import Any
 
 from bot.demo import DemoConfig
 from bot.dingtalk.settings import DingTalkSettings
+from bot.health_config import HealthConfig
 from bot.people_config import PersonConfig
 from bot.wecom.settings import WeComSettings
 
@@ -112,6 +113,7 @@ class Config:
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     log: LogConfig = field(default_factory=LogConfig)
     inbox: InboxConfig = field(default_factory=InboxConfig)
+    health: HealthConfig = field(default_factory=HealthConfig)
     demo: DemoConfig = field(default_factory=DemoConfig)
     dingtalk: DingTalkSettings = field(default_factory=DingTalkSettings)
     wecom: WeComSettings = field(default_factory=WeComSettings)

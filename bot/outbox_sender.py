@@ -17,7 +17,7 @@ import contextlib
 import logging
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -70,8 +70,10 @@ class OutboxSender:
 
     def __init__(self, new_uow: Callable[[], ChatUnitOfWork], senders: Mapping[str, ChatSender],
                  settings: SenderSettings | None = None,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+                 clock: Callable[[], datetime] = utcnow, *,
+                 standby: Collection[str] = ()) -> None:
         self._new_uow, self._senders = new_uow, dict(senders)
+        self._standby = set(standby)  # platforms whose link is up in another process only
         self._settings = settings or SenderSettings()
         self._clock = clock
         self._pacers = {p: Pacer(n) for p, n in self._settings.paced.items()}
@@ -81,6 +83,16 @@ class OutboxSender:
     def wake(self) -> None:
         """Something was just queued: start the next round now."""
         self._wake.set()
+
+    def set_available(self, platform: str, available: bool) -> None:
+        """A platform with one link per deployment (the WeCom smart robot's connection, held
+        by the leader process): while it is down here, its rows are left for the process
+        that holds it instead of failing here."""
+        if available:
+            self._standby.discard(platform)
+            self.wake()
+        else:
+            self._standby.add(platform)
 
     def stop(self) -> None:
         self._stopping.set()
@@ -113,7 +125,8 @@ class OutboxSender:
         settings = self._settings
         async with self._new_uow() as uow:
             items = await uow.outbox.claim(now=self._clock(), lease_s=settings.lease_s,
-                                           limit=settings.batch)
+                                           limit=settings.batch,
+                                           skip_platforms=sorted(self._standby))
             refs = {i.id: await uow.outbox.delivery_ref(i.message.card_id or "",
                                                         *i.conversation_key)
                     for i in items if i.message.kind is OutKind.CARD_UPDATE}

@@ -50,9 +50,10 @@ class Person:
         return not role or Role(role) in self.roles
 
     def platform_id(self, platform: str) -> str:
-        """How ``platform`` addresses this person ("" when they are not on it)."""
+        """How ``platform`` addresses this person ("" when they are not on it). The WeCom
+        smart robot (``wecom_bot``, long connection) names members by the same UserID."""
         ids = {"webchat": self.id, "dingtalk": self.dingtalk_user_id,
-               "wecom": self.wecom_user_id}
+               "wecom": self.wecom_user_id, "wecom_bot": self.wecom_user_id}
         return ids.get(platform, "")
 
 
@@ -86,7 +87,7 @@ class Directory:
             if person.id in self._people:
                 raise ValueError(f"person id {person.id!r} appears twice")
             self._people[person.id] = person
-            for platform in ("webchat", "dingtalk", "wecom"):
+            for platform in ("webchat", "dingtalk", "wecom", "wecom_bot"):
                 self._index(platform, person)
 
     def _index(self, platform: str, person: Person) -> None:

@@ -135,8 +135,10 @@ class OutboxRepository(Protocol):
 
     async def add(self, messages: Sequence[Outgoing], *, at: datetime) -> list[int]: ...
 
-    async def claim(self, *, now: datetime, lease_s: float, limit: int) -> list[OutboxItem]:
-        """Due heads of conversations (one per conversation), leased until now + lease_s."""
+    async def claim(self, *, now: datetime, lease_s: float, limit: int,
+                    skip_platforms: Sequence[str] = ()) -> list[OutboxItem]:
+        """Due heads of conversations (one per conversation), leased until now + lease_s;
+        rows of ``skip_platforms`` are left for another process."""
         ...
 
     async def mark_sent(self, item: OutboxItem, *, at: datetime,

@@ -62,13 +62,17 @@ class SqlOutbox:
                                             orders_t.c.channel_order_id == channel_order_id)
         return (await self._session.execute(query)).scalar_one_or_none()
 
-    async def claim(self, *, now: datetime, lease_s: float, limit: int) -> list[OutboxItem]:
+    async def claim(self, *, now: datetime, lease_s: float, limit: int,
+                    skip_platforms: Sequence[str] = ()) -> list[OutboxItem]:
         """Due conversation heads (oldest first), now leased to the caller until
-        ``now + lease_s``; each claim counts as an attempt."""
+        ``now + lease_s``; each claim counts as an attempt. ``skip_platforms``: platforms
+        this process cannot deliver right now (a link held by another process)."""
         heads = _head_ids()
         query = (select(outbox_t).join(heads, heads.c.id == outbox_t.c.id)
                  .where(outbox_t.c.next_attempt_at <= now)
                  .order_by(outbox_t.c.next_attempt_at, outbox_t.c.id).limit(limit))
+        if skip_platforms:
+            query = query.where(outbox_t.c.platform.not_in(list(skip_platforms)))
         rows = (await self._session.execute(query)).all()
         claimed: list[OutboxItem] = []
         for row in rows:

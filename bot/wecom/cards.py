@@ -93,6 +93,12 @@ def update_whole_card(userids: list[str], agent_id: int, response_code: str, car
             "template_card": render_template_card(card, source, sent_version)}
 
 
+def handled_label(status: str) -> str:
+    """The greyed button text after a final action: "已由 张三 确认 10:42" -> "张三 确认"."""
+    words = status.removeprefix("已由 ").rsplit(" ", 1)[0] if status else ""
+    return words or "已处理"
+
+
 def plain_text(markdown: str) -> str:
     """Markdown emphasis and heading marks removed: sub_title_text is plain text."""
     return _MARKDOWN_MARKS.sub("", markdown).strip()

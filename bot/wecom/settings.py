@@ -29,3 +29,27 @@ class WeComSettings:
     def receive_id(self) -> str:
         """For a self-built app the receiveid inside every callback is the CorpID."""
         return self.corp_id
+
+
+DEFAULT_WS_URL = "wss://openws.work.weixin.qq.com"
+
+
+@dataclass(frozen=True, slots=True)
+class WeComBotSettings:
+    """A smart robot (智能机器人) in long-connection API mode (doc 101463): one websocket,
+    no public URL. Timings default to the official SDK's (WecomTeam/aibot-node-sdk
+    ``src/ws.ts``): ping every 30 s, 2 unanswered pings = dead link, reconnect after
+    1 s doubling to 30 s, 5 s for the server's ack of each send.
+    """
+
+    enabled: bool = False
+    bot_id: str = ""
+    secret: str = field(default="", repr=False)
+    ws_url: str = DEFAULT_WS_URL
+    heartbeat_s: float = 30.0
+    missed_pings: int = 2
+    reconnect_base_s: float = 1.0
+    reconnect_max_s: float = 30.0
+    ack_timeout_s: float = 5.0
+    update_window_s: float = 5.0
+    leader_ttl_s: float = 15.0
