@@ -1,0 +1,83 @@
+"""Where a new delivery address sits in a message, parsed by the health checks' parser.
+
+``core.address.parse_address`` reads divisions from the *start* of its text (that is what keeps
+中山路 from becoming 中山市), so this module only finds where the address starts and ends: it
+tries the text right after a cue (改成, 地址:, 寄到) and after each space or comma, and takes the
+first start where the parser recognises a province, city or district. Receiver names before the
+address ("李四 13900001111 上海市...") are skipped that way; phones and order numbers have been
+blanked out by the caller. The address ends at the end of its clause, or at the first
+space-separated word that is not part of an address ("... 90号 这单还急" stops after 90号).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+
+from core.address import ParsedAddress, parse_address
+from core.intent.model import Address
+
+_CUES = ("改", "改成", "改为", "改到", "换成", "变更为", "寄到", "发到", "送到", "改寄", "地址",
+         "收货信息", "新地址")
+_HINTS = ("省", "市", "区", "县")
+_CLAUSE_END = re.compile(r"[,。!?;]")
+_STARTS = re.compile(r"(?<=[\s:,、()])\S")
+_ADDRESS_CHARS = frozenset("路街道巷弄号楼栋幢室村镇乡院苑厦场园区里坊层座城")
+_JOIN = re.compile(r"(?<=[^\x00-\x7f]) +| +(?=[^\x00-\x7f])")
+
+
+@dataclass(frozen=True, slots=True)
+class AddressSpan:
+    address: Address
+    start: int
+    end: int
+
+
+def find_address(text: str) -> AddressSpan | None:
+    """The first parseable address in ``text`` (numbers that are not addresses blanked)."""
+    if not any(cue in text for cue in _CUES) and not any(h in text for h in _HINTS):
+        return None
+    for start in _candidate_starts(text):
+        clause_end = _CLAUSE_END.search(text, start)
+        end = clause_end.start() if clause_end else len(text)
+        parsed = parse_address(text[start:end])
+        if _recognised(parsed):
+            detail, used = _trim_detail(parsed.detail)
+            tail = len(parsed.detail) - used
+            return AddressSpan(_address(parsed, detail), start, end - tail)
+    return None
+
+
+def _candidate_starts(text: str) -> list[int]:
+    starts = {0}
+    for cue in _CUES:
+        at = text.find(cue)
+        while at >= 0:
+            starts.add(at + len(cue))
+            at = text.find(cue, at + 1)
+    starts.update(match.start() for match in _STARTS.finditer(text))
+    return sorted(start for start in starts if start < len(text))
+
+
+def _recognised(parsed: ParsedAddress) -> bool:
+    return bool(parsed.province or parsed.city or parsed.district or parsed.candidates)
+
+
+def _trim_detail(detail: str) -> tuple[str, int]:
+    """Keep the leading words that belong to an address; return them joined and how many
+    characters of ``detail`` they cover."""
+    kept: list[str] = []
+    used = 0
+    for match in re.finditer(r"\S+", detail):
+        word = match.group()
+        if kept and not (any(ch.isdigit() for ch in word) or _ADDRESS_CHARS & set(word)):
+            break
+        kept.append(word)
+        used = match.end()
+    return _JOIN.sub("", " ".join(kept)), used
+
+
+def _address(parsed: ParsedAddress, detail: str) -> Address:
+    complete = replace(parsed, detail=detail).complete
+    return Address(parsed.province, parsed.city, parsed.district, detail, parsed.candidates,
+                   complete)

@@ -1,0 +1,151 @@
+"""``extract(text)``: one chat message -> intents, entities and confidence.
+
+The steps, each in its own module: normalise (NFKC, traditional -> simplified, emoji, typos),
+find numbers (orders, tracking numbers, phones), find a new address (with the health checks'
+parser), blank all of those out, segment the rest with jieba, score keyword and pattern hits,
+rank the intents. Entities are blanked before segmentation so that digits never look like
+words and an address's street never scores (送到 in 送到家园路).
+
+Pure and synchronous; the first call pays jieba's start-up (about a second), see
+``core.intent.lexicon.warm_up``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Literal
+
+from core.intent.address_span import AddressSpan, find_address
+from core.intent.lexicon import products, tokenizer
+from core.intent.model import INTENTS, Entities, Intent, IntentResult
+from core.intent.normalise import normalise
+from core.intent.numbers import Found, find_numbers
+from core.intent.scoring import STRONG, Hit, Ranked, confidence, find_hits, rank
+
+ASK_BACK_BELOW = 0.6  # default of ``[intent] ask_back_below``
+WEAK = 1.0  # below this, a meant intent with no order named is not taken as a request
+AskBack = Literal["unclear", "address_missing", "address_ambiguous"]
+_SKU = re.compile(r"(?<![A-Za-z0-9-])[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+(?![A-Za-z0-9-])")
+_WORDY = re.compile(r"[\u4e00-\u9fffA-Za-z]")
+_LOOKUP_WORDS = re.compile(r"订单号|快递单号|运单号|单号|订单|快递|物流|顺丰|中通|圆通|申通|韵达|"
+                           r"极兔|德邦|邮政|京东|淘宝|天猫|抖音|抖店|拼多多|有赞|手机号?|号码|电话|的")
+
+
+def extract(text: str) -> IntentResult:
+    """Intents and entities of one message; never raises on odd input (empty -> other)."""
+    clean = normalise(text)
+    numbers = find_numbers(clean)
+    place = find_address(_blank(clean, [(n.start, n.end) for n in numbers if _long(n)]))
+    if place is not None:
+        numbers = [n for n in numbers if _long(n) or not place.start <= n.start < place.end]
+    spans = [(n.start, n.end) for n in numbers]
+    rest = _blank(clean, spans + ([(place.start, place.end)] if place else []))
+    tokens: list[str] = tokenizer().lcut(rest, HMM=False)
+    entities = _entities(numbers, place, tokens, rest)
+    hits = find_hits(rest, tokens)
+    hits.extend(_evidence_from_entities(hits, entities, place))
+    return _decide(rank(hits), entities, rest)
+
+
+def ask_back(result: IntentResult, threshold: float = ASK_BACK_BELOW) -> AskBack | None:
+    """Why the caller should ask the sender instead of acting, or None to go ahead."""
+    if result.confidence < threshold:
+        return "unclear"
+    if result.intent == "change_address" and not result.is_retraction:
+        address = result.entities.new_address
+        if address is None:
+            return "address_missing"
+        if address.ambiguous:
+            return "address_ambiguous"
+    return None
+
+
+def _long(found: Found) -> bool:
+    """Everything but a short order number (which may be a house number in an address)."""
+    return found.kind != "order" or not found.value.isdigit() or len(found.value) > 10
+
+
+def _blank(text: str, spans: list[tuple[int, int]]) -> str:
+    chars = list(text)
+    for start, end in spans:
+        chars[start:end] = " " * (end - start)
+    return "".join(chars)
+
+
+def _entities(numbers: list[Found], place: AddressSpan | None, tokens: list[str],
+              rest: str) -> Entities:
+    catalogue = products()
+    named: dict[str, int] = {}
+    offset = 0
+    for token in tokens:
+        if token in catalogue:
+            named.setdefault(token, offset)
+        offset += len(token)
+    for match in _SKU.finditer(rest):
+        if any(ch.isdigit() for ch in match.group()):
+            named.setdefault(match.group(), match.start())
+    tracking = [n for n in numbers if n.kind == "tracking"]
+    return Entities(
+        order_nos=_unique(n.value for n in numbers if n.kind == "order"),
+        tracking_nos=_unique(n.value for n in tracking),
+        carriers=tuple(n.carrier for n in _first_of_each(tracking)),
+        phones=_unique(n.value for n in numbers if n.kind == "phone"),
+        new_address=place.address if place else None,
+        products=tuple(sorted(named, key=named.__getitem__)))
+
+
+def _unique(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(values))
+
+
+def _first_of_each(found: list[Found]) -> list[Found]:
+    seen: dict[str, Found] = {}
+    for item in found:
+        seen.setdefault(item.value, item)
+    return list(seen.values())
+
+
+def _evidence_from_entities(hits: list[Hit], entities: Entities,
+                            place: AddressSpan | None) -> list[Hit]:
+    """A new address is evidence for change_address; a named product backs up an add."""
+    extra = []
+    if place is not None:
+        extra.append(Hit("change_address", 2.0, place.start, place.end))
+    adds = [hit for hit in hits if hit.intent == "add_item" and not hit.negated]
+    if entities.products and adds:
+        extra.append(Hit("add_item", 1.0, adds[0].start, adds[0].end))
+    return extra
+
+
+def _decide(ranked: list[Ranked], entities: Entities, rest: str) -> IntentResult:
+    reference = entities.has_reference
+    if not ranked:
+        return _without_keywords(entities, rest)
+    primary = ranked[0]
+    if primary.score < WEAK and not primary.retracted and not reference:
+        return IntentResult("other", None, 0.55, entities)  # a lone hint (看下) is no request
+    secondary = next((r for r in ranked[1:] if r.score >= STRONG or r.retracted), None)
+    retracted = tuple(r.intent for r in (primary, secondary) if r is not None and r.retracted)
+    scores = {r.intent: round(r.score, 2) for r in ranked}
+    return IntentResult(
+        intent=_as_intent(primary.intent),
+        secondary=_as_intent(secondary.intent) if secondary else None,
+        confidence=confidence(primary.score, reference), entities=entities,
+        retracted=tuple(_as_intent(i) for i in retracted), scores=scores)
+
+
+def _without_keywords(entities: Entities, rest: str) -> IntentResult:
+    """No intent word: a bare number or phone is a look-up; chatter is other. An order named
+    in a longer message without any intent word is other, but unsure: ask what is wanted."""
+    wordy = len(_WORDY.findall(_LOOKUP_WORDS.sub("", rest)))
+    if entities.has_reference and wordy <= 4:
+        return IntentResult("query_status", None, 0.8, entities)
+    return IntentResult("other", None, 0.5 if entities.has_reference else 0.9, entities)
+
+
+def _as_intent(name: str) -> Intent:
+    for intent in INTENTS:
+        if intent == name:
+            return intent
+    raise ValueError(f"keywords.tsv names an unknown intent: {name!r}")

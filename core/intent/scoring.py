@@ -1,0 +1,154 @@
+"""From words to intents: weighted keyword hits, negation and retraction, precedence, confidence.
+
+Hits come from two places: jieba tokens matched against ``data/keywords.tsv`` (a keyword may span
+up to four tokens, the longest match at a position wins, so 急单 counts once, not as 急 + 单), and a
+few patterns for phrasings with a gap that a word list cannot hold (地址...改, 发...了吗, 加两个).
+
+A hit is *negated* when a negator stands right before it (不/别/没/不用/不要/无需/不是...:
+"不用加急", "不是要退款") or, for the actions and urgency, when a withdrawal follows it in the
+same clause ("急单取消", "发票不要了", "改地址的事算了"); a withdrawing 取消/不要了 is then used up
+and does not also count as cancel_order. Per intent, the meant weight and the withdrawn weight
+are summed; the intent is withdrawn (``retracted``) when the withdrawn weight is at least the
+meant weight.
+
+Confidence grows with the evidence for the primary intent, ``1 - exp(-score / 1.5)``: one strong
+word (急单, 3.0) gives 0.86, a single weak one (查, 1.5) 0.63, a lone hint (改, 1.0) 0.49; naming
+an order adds 0.05. Below ``ASK_BACK_BELOW`` the caller asks instead of guessing.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from core.intent.lexicon import keywords, longest_keyword_tokens
+from core.intent.model import ACTIONS, RANK
+
+STRONG = 2.0  # an intent needs this much to be primary next to others, or to be secondary
+_NEGATOR = re.compile(
+    r"(?:不|别|没|无需|甭|免|撤销|撤回)(?:用|要|需要|必|是|是要|想|再|有|用再)?\s*$")
+_WITHDRAWAL = re.compile(
+    r"[^\s,。!?]{0,3}?\s*(?:也)?(?:不用了|不用|算了|取消|撤销|不要了|不需要了|不需要|不改了|不开了)")
+_WITHDRAWABLE = frozenset({"urgent", "change_address", "refund_return", "invoice", "add_item"})
+_CLAUSE = re.compile(r"[,。!?;]")
+_PATTERNS: tuple[tuple[re.Pattern[str], str, float, int], ...] = (
+    # (pattern, intent, weight, group whose start is the hit position: the verb)
+    (re.compile(r"地址.{0,4}?(改|换|变更|修改)"), "change_address", 3.0, 1),
+    (re.compile(r"(改|换|修改|变更)(?:一下|下|个)?(?:收货)?地址"), "change_address", 3.0, 1),
+    (re.compile(r"(?:电话|手机)号?(改|换)|(改)(?:电话|手机)"), "change_address", 2.5, 0),
+    (re.compile(r"(?<!一起)(发货|发|出库|打单|签收|到)了?(?:吗|没有|没|否)"),
+     "query_status", 3.0, 1),
+    (re.compile(r"([加补])(?:[一二两三四五六七八九十几\d]+|个)?"
+                r"[个件包套对桶块只瓶盒箱张条份支双]"), "add_item", 2.5, 1),
+    (re.compile(r"(今天|今日|马上|立刻|尽快)(?:一定|必须|务必)?要?[发出走]"), "urgent", 2.0, 1),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    intent: str
+    weight: float  # > 0 always; ``negated`` says which way it counts
+    start: int
+    end: int
+    negated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Ranked:
+    intent: str
+    score: float
+    first: int
+    retracted: bool
+
+
+def find_hits(text: str, tokens: list[str]) -> list[Hit]:
+    """Keyword and pattern hits in ``text`` (``tokens`` is its jieba segmentation)."""
+    hits = _pattern_hits(text)
+    covered = bytearray(len(text))
+    for hit in hits:
+        covered[hit.start:hit.end] = b"\x01" * (hit.end - hit.start)
+    hits.extend(hit for hit in _token_hits(tokens) if not any(covered[hit.start:hit.end]))
+    return _apply_negation(text, sorted(hits, key=lambda hit: hit.start))
+
+
+def _pattern_hits(text: str) -> list[Hit]:
+    hits: list[Hit] = []
+    for pattern, intent, weight, group in _PATTERNS:
+        for match in pattern.finditer(text):
+            index = group if match.group(group) is not None else _first_group(match)
+            hits.append(Hit(intent, weight, match.start(index), match.end()))
+    return hits
+
+
+def _first_group(match: re.Match[str]) -> int:
+    return next((i for i in range(1, (match.re.groups or 0) + 1) if match.group(i)), 0)
+
+
+def _token_hits(tokens: list[str]) -> list[Hit]:
+    table, span = keywords(), longest_keyword_tokens()
+    offsets = [0]
+    for token in tokens:
+        offsets.append(offsets[-1] + len(token))
+    hits: list[Hit] = []
+    index = 0
+    while index < len(tokens):
+        for size in range(min(span, len(tokens) - index), 0, -1):
+            keyword = table.get("".join(tokens[index:index + size]))
+            if keyword is not None:
+                hits.append(Hit(keyword.intent, abs(keyword.weight), offsets[index],
+                                offsets[index + size], keyword.weight < 0))
+                index += size
+                break
+        else:
+            index += 1
+    return hits
+
+
+def _apply_negation(text: str, hits: list[Hit]) -> list[Hit]:
+    used: list[tuple[int, int]] = []
+    out: list[Hit] = []
+    for hit in hits:
+        if any(start <= hit.start < end for start, end in used):
+            continue  # this word withdrew the hit before it
+        clause_start = max((m.end() for m in _CLAUSE.finditer(text, 0, hit.start)), default=0)
+        before = text[clause_start:hit.start]
+        negated = hit.negated or bool(_NEGATOR.search(before))
+        if not negated and hit.intent in _WITHDRAWABLE:
+            withdrawal = _WITHDRAWAL.match(text, hit.end)
+            if withdrawal is not None:
+                negated = True
+                used.append(withdrawal.span())
+        out.append(Hit(hit.intent, hit.weight, hit.start, hit.end, negated))
+    return out
+
+
+def rank(hits: list[Hit]) -> list[Ranked]:
+    """Intents by precedence: meant before withdrawn; among strong meant ones, actions (first
+    mentioned first), then urgent, query_status, complaint; weaker ones after, by score."""
+    meant: dict[str, float] = {}
+    withdrawn: dict[str, float] = {}
+    first: dict[str, int] = {}
+    for hit in hits:
+        side = withdrawn if hit.negated else meant
+        side[hit.intent] = side.get(hit.intent, 0.0) + hit.weight
+        first[hit.intent] = min(first.get(hit.intent, hit.start), hit.start)
+    ranked = []
+    for intent, start in first.items():
+        pos, neg = meant.get(intent, 0.0), withdrawn.get(intent, 0.0)
+        ranked.append(Ranked(intent, neg, start, True) if neg >= pos
+                      else Ranked(intent, pos, start, False))
+    return sorted(ranked, key=_order)
+
+
+def _order(item: Ranked) -> tuple[Any, ...]:
+    strong = item.score >= STRONG
+    kind = 0 if item.intent in ACTIONS else RANK.get(item.intent, 9)
+    position = item.first if item.intent in ACTIONS else 0
+    return (item.retracted, not strong, -item.score if not strong else 0, kind, position)
+
+
+def confidence(score: float, has_reference: bool) -> float:
+    value = 1.0 - math.exp(-score / 1.5) + (0.05 if has_reference else 0.0)
+    return min(value, 0.99)

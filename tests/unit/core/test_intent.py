@@ -1,0 +1,123 @@
+"""Intent extraction, piece by piece: normalisation, number shapes, retraction, ask-back."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.intent import ask_back, extract, result_json
+from core.intent.normalise import normalise
+from core.intent.numbers import find_numbers
+
+
+def test_normalise_full_width_traditional_emoji_mentions_and_typos() -> None:
+    assert normalise("@小助手 急單！１２３４５６７🙏🙏 退宽") == "急单!1234567 退款"
+    assert normalise("[图片] 發票 ＳＦ１２３") == "发票 SF123"
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "value", "carrier"),
+    [
+        ("淘宝 2456789012345678901 加急", "order", "2456789012345678901", ""),
+        ("260102-318274650192837 急单", "order", "260102-318274650192837", ""),
+        ("有赞E20260102113000012345678", "order", "E20260102113000012345678", ""),
+        ("门店单 SH01-20260106-0001", "order", "SH01-20260106-0001", ""),
+        ("京东订单298765432101 出库没", "order", "298765432101", ""),
+        ("jd单号2987654321012", "order", "2987654321012", ""),
+        ("查单 taobao:1234", "order", "taobao:1234", ""),
+        ("sf131023456789", "tracking", "SF131023456789", "sf"),
+        ("圆通YT7512345678901", "tracking", "YT7512345678901", "yto"),
+        ("京东快递 JD0098765432101", "tracking", "JD0098765432101", "jd"),
+        ("国际件 EA123456789CN", "tracking", "EA123456789CN", "ems"),
+        ("75312345678901 中通的", "tracking", "75312345678901", "zto"),
+        ("快递单号 4312345678901", "tracking", "4312345678901", "yunda"),
+        ("申通773012345678901", "tracking", "773012345678901", "sto"),
+        ("+86 158 0000 2222 查订单", "phone", "15800002222", ""),
+        ("王五 158-0000-2222", "phone", "15800002222", ""),
+    ],
+)
+def test_number_shapes(text: str, kind: str, value: str, carrier: str) -> None:
+    found = find_numbers(normalise(text))
+    assert [(f.kind, f.value, f.carrier) for f in found] == [(kind, value, carrier)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["退差价20元", "尾号5678", "客户说要打12315投诉", "2026年的单", "下午18点前", "买了2个"],
+)
+def test_quantities_prices_dates_and_hotlines_are_not_orders(text: str) -> None:
+    assert find_numbers(normalise(text)) == []
+
+
+def test_house_numbers_inside_the_new_address_are_not_orders() -> None:
+    result = extract("7788990 改地址 上海市闵行区莘庄镇都市路5001号 这单还急，今天发")
+    assert result.entities.order_nos == ("7788990",)
+    address = result.entities.new_address
+    assert address is not None
+    assert (address.province, address.city, address.district, address.detail) == (
+        "上海市", "上海市", "闵行区", "莘庄镇都市路5001号")
+    assert address.complete
+    assert (result.intent, result.secondary) == ("change_address", "urgent")
+
+
+def test_the_issue_examples() -> None:
+    urgent = extract("急单！1234567 今天必须发")
+    assert (urgent.intent, urgent.entities.order_nos) == ("urgent", ("1234567",))
+    assert urgent.confidence >= 0.9
+    move = extract("1234567 改地址 浙江省杭州市西湖区文三路 90 号")
+    assert move.intent == "change_address"
+    assert move.entities.new_address is not None
+    assert move.entities.new_address.detail == "文三路90号"
+    add = extract("加个配件 五金包")
+    assert (add.intent, add.entities.products) == ("add_item", ("五金包",))
+    withdrawn = extract("不用改了")
+    assert withdrawn.intent == "change_address"
+    assert withdrawn.is_retraction
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [("不急了", "urgent"), ("地址不用改了", "change_address"), ("算了不退了", "refund_return"),
+     ("8812345 急单取消", "urgent"), ("发票不要了", "invoice"), ("别取消", "cancel_order")],
+)
+def test_retractions_name_the_withdrawn_intent(text: str, intent: str) -> None:
+    result = extract(text)
+    assert result.intent == intent
+    assert result.retracted == (intent,)
+
+
+def test_a_withdrawal_word_is_not_also_a_cancellation() -> None:
+    result = extract("9988776 客户说发票不要了")
+    assert (result.intent, result.secondary, result.retracted) == ("invoice", None, ("invoice",))
+
+
+def test_meant_intents_rank_above_withdrawn_ones() -> None:
+    result = extract("不退了，帮我把地址改成杭州市滨江区江南大道3888号")
+    assert (result.intent, result.secondary) == ("change_address", "refund_return")
+    assert result.retracted == ("refund_return",)
+    assert not result.is_retraction
+
+
+def test_ask_back_on_low_confidence_and_on_a_missing_or_ambiguous_address() -> None:
+    assert ask_back(extract("1234567 这单我来跟进")) == "unclear"
+    assert ask_back(extract("6920123456789012345 客户要改地址，新地址还没发过来")) == (
+        "address_missing")
+    assert ask_back(extract("1234567 改地址 朝阳区建国路88号")) == "address_ambiguous"
+    assert ask_back(extract("急单！1234567 今天必须发")) is None
+    assert ask_back(extract("查一下1234567"), threshold=0.99) == "unclear"
+
+
+def test_noise_and_empty_input_are_other() -> None:
+    for text in ("", "   ", "👍👍👍", "[图片]", "哈哈哈哈"):
+        result = extract(text)
+        assert result.intent == "other"
+        assert result.confidence >= 0.6
+
+
+def test_json_shape() -> None:
+    line = result_json(extract("2345678 地址改成：李四 13900001111 上海市浦东新区张江路88弄5号"))
+    assert set(line) >= {"intent", "secondary", "confidence", "entities"}
+    assert set(line["entities"]) >= {"order_no", "tracking_no", "phone", "new_address",
+                                     "products"}
+    assert line["entities"]["order_no"] == "2345678"
+    assert line["entities"]["phone"] == "13900001111"
+    assert line["entities"]["new_address"]["detail"] == "张江路88弄5号"
