@@ -34,6 +34,7 @@ from tests.e2e.chat_store import (
     ingest,
     open_anomalies,
     order_events,
+    scalar,
 )
 from tests.e2e.chat_support import chat_service
 from tests.fakes.wecom_aibot import FakeAibot, Sent
@@ -144,3 +145,20 @@ async def test_reconnects_after_a_server_close_and_stops_when_kicked(service: Se
     await fake.kick_live()
     await asyncio.sleep(1.0)  # many reconnect delays (0.05 s doubling to 0.5 s)
     assert fake.sessions == 2 and not fake.live
+
+
+async def test_a_send_wecom_does_not_ack_is_retried_by_the_outbox(service: Service) -> None:
+    fake = service.fake
+    await ingest(service.db, ORDER)
+    fake.ack_sends = False
+    await fake.push_text("ZhangSan", f"查单 {ORDER.channel_order_id}")
+    (first,) = await eventually(lambda: cards_to(fake, "ZhangSan"))
+    fake.ack_sends = True  # after the 2 s ack timeout the outbox backs off and tries again
+    again = await eventually(lambda: cards_to(fake, "ZhangSan")[1:], within=15)
+    assert again[0].body == first.body  # the same row: same task_id
+    sent = "SELECT count(*) FROM outbox WHERE platform = 'wecom_bot' AND status = 'sent'"
+    for _ in range(100):  # recorded once the ack is in
+        if await scalar(service.db, sent) == 1:
+            break
+        await asyncio.sleep(0.05)
+    assert await scalar(service.db, sent) == 1

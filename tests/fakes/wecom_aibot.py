@@ -8,8 +8,9 @@ event body as in doc 101027, details nested under ``event.template_card_event``)
   ``{headers: {req_id}, errcode: 0, errmsg: "ok"}``; a wrong one gets errcode 40001 (WeCom's
   global "invalid secret") and the socket is closed;
 - ``ping`` is acked; ``aibot_send_msg`` / ``aibot_respond_update_msg`` are recorded and acked
-  with their req_id (unless told not to); an update must reuse the req_id of a click pushed on
-  this connection within 5 s, else errcode 40058 (invalid parameter);
+  with their req_id (unless told not to); a send needs a chatid and a markdown/template_card
+  body, an update the req_id of a click pushed on this connection within 5 s, else errcode
+  40058 (invalid parameter);
 - one live connection per bot: a newly subscribed connection kicks the old one with a
   ``disconnected_event`` and closes it (``kicks`` counts that: two of our processes connected);
 - the test pushes message and click callbacks, closes the live socket, or kicks it.
@@ -180,6 +181,8 @@ class FakeAibot:
                 return
             if cmd == "aibot_respond_update_msg" and not self._fresh_click(req_id):
                 await _ack(ws, req_id, 40058, "invalid req_id")
+            elif cmd == "aibot_send_msg" and not _valid_send(received.get("body") or {}):
+                await _ack(ws, req_id, 40058, "invalid chatid or msgtype")
             else:
                 await _ack(ws, req_id)
         else:
@@ -188,6 +191,13 @@ class FakeAibot:
     def _fresh_click(self, req_id: str) -> bool:
         pushed = self._clicks.get(req_id)
         return pushed is not None and time.monotonic() - pushed <= UPDATE_WINDOW_S
+
+
+def _valid_send(body: dict[str, Any]) -> bool:
+    """``aibot_send_msg``: a chatid and a markdown or template_card body (SDK sendMessage)."""
+    kind = body.get("msgtype")
+    return bool(body.get("chatid")) and kind in ("markdown", "template_card") and \
+        isinstance(body.get(kind), dict)
 
 
 async def _ack(ws: web.WebSocketResponse, req_id: str, errcode: int = 0,
