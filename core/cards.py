@@ -23,6 +23,7 @@ class CardKind(StrEnum):
     ORDER_DETAIL = "order_detail"
     DEAD_LETTER = "dead_letter"
     SUSPECTED_DUPLICATE = "suspected_duplicate"
+    GATE = "gate"  # a gated action for a supervisor to decide (core.gating, handlers/decide_gate)
 
 
 class Verb(StrEnum):
@@ -30,6 +31,8 @@ class Verb(StrEnum):
     HANDLED = "handled"
     NOT_DUPLICATE = "not_duplicate"
     CONFIRM_DUPLICATE = "confirm_duplicate"
+    GATE_CONFIRM = "gate_confirm"  # roles come from the gate policy, not from ACTIONS
+    GATE_REJECT = "gate_reject"
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from core.chat import InboundMessage
+from core.gating import DEFAULT_POLICIES, GateKind, GatePolicy
 from core.outbox import Outgoing, text_message
 from core.people import Directory, Person
 from handlers.ports import ChatUnitOfWork
@@ -31,6 +32,7 @@ class ChatDeps:
     platforms: Sequence[str] = ("webchat",)  # where cards to people (ops, agents) go
     new_card_id: Callable[[str], str] = random_card_id
     queued: Callable[[], None] = field(default=_nothing)  # wakes the outbox sender
+    gates: Mapping[GateKind, GatePolicy] = field(default_factory=lambda: DEFAULT_POLICIES)
 
 
 def reply_to(message: InboundMessage) -> str:

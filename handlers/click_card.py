@@ -31,6 +31,7 @@ from core.events import append_event
 from core.outbox import card_message, text_message
 from core.people import REFUSAL_UNKNOWN_STAFF, Person
 from handlers.chat_deps import ChatDeps, send_text
+from handlers.decide_gate import decide_gate
 from handlers.ports import ChatUnitOfWork
 
 log = logging.getLogger("orderbot.cards")
@@ -69,6 +70,9 @@ async def _apply(action: CardAction, ref: ActionRef, person: Person, deps: ChatD
         if record is None:
             await _tell(uow, action, GONE, now)
             return
+        if record.kind is CardKind.GATE:  # roles and state come from the gate (policy, CAS)
+            await _gate(uow, action, record, ref, person, deps, now)
+            return
         handler = deps.directory.name_of(record.handled_by or "")
         decision = decide_click(record, ref.verb, person, action.card_version, handler)
         log.info("card %s %s by %s: %s", record.card_id, ref.verb, person.id, decision.outcome)
@@ -81,6 +85,19 @@ async def _apply(action: CardAction, ref: ActionRef, person: Person, deps: ChatD
             raise ConcurrencyError(f"card {record.card_id} changed since it was loaded")
         await _update_holders(uow, action, updated, now)
         await uow.commit()
+
+
+async def _gate(uow: ChatUnitOfWork, action: CardAction, record: CardRecord, ref: ActionRef,
+                person: Person, deps: ChatDeps, now: datetime) -> None:
+    """A supervisor decides a gated action (``handlers/decide_gate``)."""
+    result = await decide_gate(uow, record, ref.verb, person, deps, now=now)
+    if result.updated is None:
+        await _tell(uow, action, result.reply, now)
+        return
+    if not await uow.cards.replace(result.updated, expected_version=record.version, at=now):
+        raise ConcurrencyError(f"card {record.card_id} changed since it was loaded")
+    await _update_holders(uow, action, result.updated, now)
+    await uow.commit()
 
 
 async def _tell(uow: ChatUnitOfWork, action: CardAction, text: str, now: datetime) -> None:

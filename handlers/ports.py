@@ -13,6 +13,7 @@ from core.batch import BatchOutcome
 from core.cards import CardRecord
 from core.counters import ChannelDay
 from core.events import OrderEvent
+from core.gating import Accuracy, GateKind, GateState, Proposal
 from core.inbox import Envelope as Envelope
 from core.ingest import StoredOrder
 from core.order import Order
@@ -179,8 +180,31 @@ class AnomalyRepository(Protocol):
     async def resolve(self, anomaly_id: int, *, at: datetime, by: str) -> bool: ...
 
 
+class GateRepository(Protocol):
+    """Gated-action proposals (``core.gating``)."""
+
+    async def add(self, proposal: Proposal) -> int: ...
+
+    async def get(self, proposal_id: int) -> Proposal | None: ...
+
+    async def transition(self, proposal: Proposal, *, expected: GateState) -> bool:
+        """Compare-and-set on the state: False when someone else moved it first."""
+        ...
+
+    async def open_for(self, kind: GateKind, order_key: str) -> Proposal | None: ...
+
+    async def accuracy(self, kind: GateKind, *, since: datetime) -> Accuracy: ...
+
+    async def due(self, *, now: datetime, limit: int = 100) -> list[int]:
+        """Open proposals past their deadline."""
+        ...
+
+
 class ChatUnitOfWork(UnitOfWork, Protocol):
     """The unit of work chat use cases need: orders plus outbox, cards and anomalies."""
+
+    @property
+    def gates(self) -> GateRepository: ...
 
     @property
     def outbox(self) -> OutboxRepository: ...

@@ -13,11 +13,13 @@ from datetime import datetime
 
 from core.card_views import order_detail
 from core.chat import InboundMessage
+from core.gate_commands import parse_gate_command
 from core.lookup import order_ref
 from core.masking import mask_text
 from core.outbox import card_message, text_message
 from core.people import REFUSAL_UNKNOWN_STAFF, Person
 from handlers.chat_deps import ChatDeps, queue, reply_to
+from handlers.propose_gate import propose_from_chat
 
 log = logging.getLogger("orderbot.chat")
 
@@ -34,6 +36,10 @@ async def receive_text(message: InboundMessage, deps: ChatDeps, *, now: datetime
     if person is None:
         text = CUSTOMER_REPLY if message.platform == "webchat" else REFUSAL_UNKNOWN_STAFF
         await _reply(message, deps, text, now)
+        return
+    command = parse_gate_command(message.text)
+    if command is not None:
+        await propose_from_chat(message, person, command, deps, now=now)
         return
     ref = order_ref(message.text)
     if ref is None:

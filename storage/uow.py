@@ -12,6 +12,7 @@ from storage.anomalies import SqlAnomalies
 from storage.cards import SqlCards
 from storage.counters import SqlCounters
 from storage.dead_letters import SqlDeadLetters
+from storage.gates import SqlGates
 from storage.orders import SqlOrderRepository
 from storage.outbox import SqlOutbox
 from storage.snapshots import SqlSnapshots
@@ -31,6 +32,7 @@ class SqlUnitOfWork:
     outbox: SqlOutbox
     cards: SqlCards
     anomalies: SqlAnomalies
+    gates: SqlGates
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -46,6 +48,7 @@ class SqlUnitOfWork:
         self.outbox = SqlOutbox(self._session)
         self.cards = SqlCards(self._session)
         self.anomalies = SqlAnomalies(self._session)
+        self.gates = SqlGates(self._session)
         return self
 
     async def __aexit__(

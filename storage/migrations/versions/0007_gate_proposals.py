@@ -45,6 +45,7 @@ def upgrade() -> None:
         sa.Column("decided_at", _TIME, nullable=True),
         sa.Column("executed_at", _TIME, nullable=True),
         sa.Column("note", sa.Text(), nullable=True),
+        sa.Column("card_id", sa.String(length=64), nullable=True),
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("gate_proposals") as batch:
