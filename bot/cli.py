@@ -64,6 +64,12 @@ def parser() -> argparse.ArgumentParser:
                          help="channel:order_id, a channel order id, or a database id")
         sub.add_argument("--reveal", action="store_true",
                          help="print phone and address unmasked")
+    intent = commands.add_parser(
+        "intent", help="what the bot reads in a chat message (JSON line)",
+        description="Print the intent, entities and confidence of a message, or of every "
+                    '{"text": ...} line of a JSONL file, as one JSON line each.')
+    intent.add_argument("text", nargs="?", help="the message")
+    intent.add_argument("--file", help="JSONL file of {\"text\": ...} lines (- for stdin)")
     return root
 
 
@@ -99,6 +105,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.dead_command == "list":
             return asyncio.run(ingest_files.list_dead_letters(config, args.all))
         return asyncio.run(ingest_files.replay_dead_letter(config, args.id))
+    if args.command == "intent":
+        from bot.commands.intent_text import intent_command
+
+        return intent_command(args.text, args.file, config.intent.ask_back_below, sys.stdin,
+                              sys.stdout, sys.stderr)
     return asyncio.run(_order(config, args.order_command, args.ref, args.reveal))
 
 

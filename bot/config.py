@@ -108,11 +108,23 @@ class InboxConfig:
 
 
 @dataclass(frozen=True)
+class IntentConfig:
+    """Chat message understanding (``core.intent``)."""
+
+    ask_back_below: float = 0.6  # confidence under which the bot asks instead of acting
+
+    def check(self) -> None:
+        _require(0.0 <= self.ask_back_below <= 1.0, "intent", "ask_back_below", "0.0-1.0",
+                 self.ask_back_below)
+
+
+@dataclass(frozen=True)
 class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     log: LogConfig = field(default_factory=LogConfig)
     inbox: InboxConfig = field(default_factory=InboxConfig)
+    intent: IntentConfig = field(default_factory=IntentConfig)
     health: HealthConfig = field(default_factory=HealthConfig)
     demo: DemoConfig = field(default_factory=DemoConfig)
     dingtalk: DingTalkSettings = field(default_factory=DingTalkSettings)

@@ -56,6 +56,11 @@ def longest_keyword_tokens() -> int:
 
 
 @cache
+def longest_keyword_chars() -> int:
+    return max(len(word) for word in keywords())
+
+
+@cache
 def ops_words() -> tuple[tuple[str, int, str], ...]:
     """The jieba user dictionary: ``word freq tag`` a line."""
     rows = (row[0].split() for row in _lines("ops_dict.txt"))

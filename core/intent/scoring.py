@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from core.intent.lexicon import keywords, longest_keyword_tokens
+from core.intent.lexicon import keywords, longest_keyword_chars, longest_keyword_tokens
 from core.intent.model import ACTIONS, RANK
 
 STRONG = 2.0  # an intent needs this much to be primary next to others, or to be secondary
@@ -87,22 +87,29 @@ def _first_group(match: re.Match[str]) -> int:
 
 
 def _token_hits(tokens: list[str]) -> list[Hit]:
-    table, span = keywords(), longest_keyword_tokens()
-    offsets = [0]
-    for token in tokens:
-        offsets.append(offsets[-1] + len(token))
+    """Longest keyword starting at each token (joining up to ``longest_keyword_tokens``)."""
+    table, span, longest = keywords(), longest_keyword_tokens(), longest_keyword_chars()
     hits: list[Hit] = []
-    index = 0
+    index = offset = 0
     while index < len(tokens):
-        for size in range(min(span, len(tokens) - index), 0, -1):
-            keyword = table.get("".join(tokens[index:index + size]))
-            if keyword is not None:
-                hits.append(Hit(keyword.intent, abs(keyword.weight), offsets[index],
-                                offsets[index + size], keyword.weight < 0))
-                index += size
-                break
+        token = tokens[index]
+        size, found, joined = 1, None, ""
+        if not token.isspace():
+            for extra in range(min(span, len(tokens) - index)):
+                joined += tokens[index + extra]
+                if len(joined) > longest:
+                    break
+                keyword = table.get(joined)
+                if keyword is not None:
+                    size, found = extra + 1, (keyword, len(joined))
+        if found is not None:
+            keyword, length = found
+            hits.append(Hit(keyword.intent, abs(keyword.weight), offset, offset + length,
+                            keyword.weight < 0))
+            offset += length
         else:
-            index += 1
+            offset += len(token)
+        index += size
     return hits
 
 
