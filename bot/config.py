@@ -23,7 +23,7 @@ from bot.demo import DemoConfig
 from bot.dingtalk.settings import DingTalkSettings
 from bot.health_config import HealthConfig
 from bot.people_config import PersonConfig
-from bot.wecom.settings import WeComSettings
+from bot.wecom.settings import WeComBotSettings, WeComSettings
 
 ENV_PREFIX = "ORDERBOT_"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -129,6 +129,7 @@ class Config:
     demo: DemoConfig = field(default_factory=DemoConfig)
     dingtalk: DingTalkSettings = field(default_factory=DingTalkSettings)
     wecom: WeComSettings = field(default_factory=WeComSettings)
+    wecom_bot: WeComBotSettings = field(default_factory=WeComBotSettings)
     shops: tuple[ShopConfig, ...] = ()
     people: tuple[PersonConfig, ...] = ()
 
@@ -143,6 +144,21 @@ def _check_wecom(wecom: WeComSettings) -> None:
              f"{len(wecom.encoding_aes_key)} characters")
     _require(wecom.max_clock_skew_s >= 0, "wecom", "max_clock_skew_s", ">= 0 (0 disables)",
              wecom.max_clock_skew_s)
+
+
+def _check_wecom_bot(bot: WeComBotSettings) -> None:
+    if not bot.enabled:
+        return
+    for key in ("bot_id", "secret"):
+        _require(bool(getattr(bot, key)), "wecom_bot", key, "a value when enabled", "")
+    _require(bot.ws_url.startswith(("wss://", "ws://")), "wecom_bot", "ws_url",
+             "a ws:// or wss:// URL", bot.ws_url)
+    for key in ("heartbeat_s", "reconnect_base_s", "ack_timeout_s", "update_window_s",
+                "leader_ttl_s"):
+        _require(getattr(bot, key) > 0, "wecom_bot", key, "> 0", getattr(bot, key))
+    _require(bot.reconnect_max_s >= bot.reconnect_base_s, "wecom_bot", "reconnect_max_s",
+             ">= reconnect_base_s", bot.reconnect_max_s)
+    _require(bot.missed_pings >= 1, "wecom_bot", "missed_pings", ">= 1", bot.missed_pings)
 
 
 def _check_dingtalk(dingtalk: DingTalkSettings) -> None:
@@ -167,7 +183,8 @@ def _check_shops(shops: tuple[ShopConfig, ...]) -> None:
                  shop.poll_interval_s)
 
 
-_CHECKS: dict[str, Any] = {"wecom": _check_wecom, "dingtalk": _check_dingtalk,
+_CHECKS: dict[str, Any] = {"wecom": _check_wecom, "wecom_bot": _check_wecom_bot,
+                           "dingtalk": _check_dingtalk,
                            "shops": _check_shops}
 
 
