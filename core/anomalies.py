@@ -59,6 +59,18 @@ class AnomalyStatus(StrEnum):
     RESOLVED = "resolved"
 
 
+class Resolution(StrEnum):
+    """How an anomaly was closed: the self-healing rate counts ``auto`` and ``suggestion``."""
+
+    AUTO = "auto"  # the system saw the problem go away (a channel update fixed the data)
+    SUGGESTION = "suggestion"  # one tap on the suggested action ("替换为 X")
+    MANUAL = "manual"  # a person supplied or decided something ("已补录", "不是重复")
+    GATED = "gated"  # a supervisor confirmed a gated action (release a frozen order)
+
+
+SELF_HEALING: frozenset[Resolution] = frozenset({Resolution.AUTO, Resolution.SUGGESTION})
+
+
 @dataclass(frozen=True, slots=True)
 class Anomaly:
     order_key: str
@@ -71,6 +83,10 @@ class Anomaly:
     resolved_at: datetime | None = None
     resolved_by: str | None = None
     id: int | None = None
+    level: int = 0  # escalations so far (0: still with the owning role)
+    owner_role: str | None = None  # the role routing gave it to
+    first_action_at: datetime | None = None  # first tap by anyone (mean time to first action)
+    resolution: Resolution | None = None
 
     @property
     def klass(self) -> AnomalyClass:
@@ -94,8 +110,10 @@ def open_anomaly(
     return Anomaly(order_key, code, blocking, require_aware(at, "at"), reason, dict(data or {}))
 
 
-def resolve(anomaly: Anomaly, *, at: datetime, by: str) -> Anomaly:
-    return replace(anomaly, status=AnomalyStatus.RESOLVED, resolved_at=at, resolved_by=by)
+def resolve(anomaly: Anomaly, *, at: datetime, by: str,
+            how: Resolution = Resolution.MANUAL) -> Anomaly:
+    return replace(anomaly, status=AnomalyStatus.RESOLVED, resolved_at=at, resolved_by=by,
+                   resolution=how)
 
 
 def holds(anomalies: Iterable[Anomaly]) -> tuple[str, ...]:

@@ -24,6 +24,7 @@ class CardKind(StrEnum):
     DEAD_LETTER = "dead_letter"
     SUSPECTED_DUPLICATE = "suspected_duplicate"
     GATE = "gate"  # a gated action for a supervisor to decide (core.gating, handlers/decide_gate)
+    ANOMALY = "anomaly"  # an A/B/C anomaly card (core.anomaly_cards); roles from routing
 
 
 class Verb(StrEnum):
@@ -31,6 +32,11 @@ class Verb(StrEnum):
     HANDLED = "handled"
     NOT_DUPLICATE = "not_duplicate"
     CONFIRM_DUPLICATE = "confirm_duplicate"
+    FIX = "fix"  # 已补录: the bot asks for the value, the reply fixes the order
+    SUB_0 = "sub_0"  # 替换为 <first substitute>
+    SUB_1 = "sub_1"
+    SUB_2 = "sub_2"
+    RESOLVE = "resolve"  # 已处理 (a B decision taken outside the bot)
     GATE_CONFIRM = "gate_confirm"  # roles come from the gate policy, not from ACTIONS
     GATE_REJECT = "gate_reject"
 
@@ -52,6 +58,12 @@ ACTIONS: Mapping[tuple[CardKind, Verb], ActionSpec] = {
         ActionSpec(frozenset({Role.AGENT, Role.SUPERVISOR}), "确认不是重复"),
     (CardKind.SUSPECTED_DUPLICATE, Verb.CONFIRM_DUPLICATE):
         ActionSpec(frozenset({Role.SUPERVISOR}), "确认重复（待合并）"),
+    # anomaly cards: who may act is the anomaly's route (owner + escalation chain), passed to
+    # decide_click as ``allowed`` by the click use case
+    (CardKind.ANOMALY, Verb.FIX): ActionSpec(_STAFF, "补录", final=False),
+    **{(CardKind.ANOMALY, verb): ActionSpec(_STAFF, "替换")
+       for verb in (Verb.SUB_0, Verb.SUB_1, Verb.SUB_2)},
+    (CardKind.ANOMALY, Verb.RESOLVE): ActionSpec(_STAFF, "处理"),
 }  # fmt: skip
 
 
@@ -91,11 +103,15 @@ class ClickDecision:
 
 
 def decide_click(record: CardRecord, verb: str, person: Person, seen_version: int,
-                 handled_by_name: str) -> ClickDecision:
-    """Accept or refuse a click. ``seen_version`` 0 means the platform did not say."""
+                 handled_by_name: str, allowed: frozenset[Role] | None = None
+                 ) -> ClickDecision:
+    """Accept or refuse a click. ``seen_version`` 0 means the platform did not say.
+    ``allowed`` replaces the verb's roles when they depend on the record (anomaly routing)."""
     spec = ACTIONS.get((record.kind, Verb(verb))) if verb in Verb.__members__.values() else None
     if spec is None:
         return ClickDecision(Outcome.UNKNOWN_ACTION, "这个按钮已不可用。")
+    if allowed is not None:
+        spec = replace(spec, roles=allowed)
     if spec.roles and not spec.roles & person.roles:
         needed = "或".join(ROLE_LABELS[r] for r in sorted(spec.roles))
         return ClickDecision(Outcome.FORBIDDEN, f"抱歉，此操作需要{needed}权限。", spec)

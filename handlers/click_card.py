@@ -30,6 +30,8 @@ from core.errors import ConcurrencyError
 from core.events import append_event
 from core.outbox import card_message, text_message
 from core.people import REFUSAL_UNKNOWN_STAFF, Person
+from handlers.anomaly_actions import act as act_on_anomaly
+from handlers.anomaly_actions import allowed_roles
 from handlers.chat_deps import ChatDeps, send_text
 from handlers.decide_gate import decide_gate
 from handlers.ports import ChatUnitOfWork
@@ -74,13 +76,20 @@ async def _apply(action: CardAction, ref: ActionRef, person: Person, deps: ChatD
             await _gate(uow, action, record, ref, person, deps, now)
             return
         handler = deps.directory.name_of(record.handled_by or "")
-        decision = decide_click(record, ref.verb, person, action.card_version, handler)
+        allowed = await allowed_roles(uow, record, deps) \
+            if record.kind is CardKind.ANOMALY else None  # the anomaly's route decides
+        decision = decide_click(record, ref.verb, person, action.card_version, handler,
+                                allowed)
         log.info("card %s %s by %s: %s", record.card_id, ref.verb, person.id, decision.outcome)
         if decision.outcome is not Outcome.ACCEPTED or decision.spec is None:
             await _tell(uow, action, decision.reply, now)
             return
-        updated = await EFFECTS[(record.kind, Verb(ref.verb))](uow, record, person,
-                                                               decision.spec, now)
+        if record.kind is CardKind.ANOMALY:  # handlers/anomaly_actions (needs the action)
+            updated = await act_on_anomaly(uow, action, record, person, decision.spec, deps,
+                                           now)
+        else:
+            updated = await EFFECTS[(record.kind, Verb(ref.verb))](uow, record, person,
+                                                                   decision.spec, now)
         if not await uow.cards.replace(updated, expected_version=record.version, at=now):
             raise ConcurrencyError(f"card {record.card_id} changed since it was loaded")
         await _update_holders(uow, action, updated, now)

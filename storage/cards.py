@@ -37,6 +37,14 @@ class SqlCards:
         return result.scalar_one_or_none() is not None
 
 
+    async def for_ref(self, kind: CardKind, ref: str, order_key: str) -> list[CardRecord]:
+        """Every card of ``kind`` about ``ref`` on one order (the order_key index finds them)."""
+        query = (select(cards_t).where(cards_t.c.order_key == order_key,
+                                       cards_t.c.kind == kind.value, cards_t.c.ref == ref)
+                 .order_by(cards_t.c.created_at, cards_t.c.card_id))
+        return [_record(row) for row in (await self._session.execute(query)).all()]
+
+
 def _values(record: CardRecord, at: datetime) -> dict[str, Any]:
     return {"card_id": record.card_id, "kind": record.kind.value, "ref": record.ref,
             "order_key": record.order_key, "version": record.version,

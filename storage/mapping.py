@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.engine import Row
 
-from core.anomalies import Anomaly, AnomalyCode, AnomalyStatus
+from core.anomalies import Anomaly, AnomalyCode, AnomalyStatus, Resolution
 from core.events import OrderEvent
 from core.fingerprint import duplicate_key
 from core.order import Invoice, InvoiceKind, Order, OrderLine, Receiver
@@ -126,5 +126,7 @@ def to_anomaly(row: Row[Any]) -> Anomaly:
         order_key=row.order_key, code=AnomalyCode(row.code), blocking=row.blocking,
         opened_at=row.opened_at, reason=row.reason, data=row.data,
         status=AnomalyStatus(row.status), resolved_at=row.resolved_at,
-        resolved_by=row.resolved_by, id=row.id,
+        resolved_by=row.resolved_by, id=row.id, level=row.level, owner_role=row.owner_role,
+        first_action_at=row.first_action_at,
+        resolution=Resolution(row.resolution) if row.resolution else None,
     )

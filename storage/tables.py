@@ -110,7 +110,8 @@ class OrderEventRow(SQLModel, table=True):
 
 class AnomalyRow(SQLModel, table=True):
     __tablename__ = "anomalies"
-    __table_args__ = (Index("ix_anomalies_order_status", "order_id", "status"),)
+    __table_args__ = (Index("ix_anomalies_order_status", "order_id", "status"),
+                      Index("ix_anomalies_opened_at", "opened_at"))
 
     id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True))
     order_id: int = _fk("orders.id", index=False)  # ix_anomalies_order_status covers it
@@ -124,6 +125,12 @@ class AnomalyRow(SQLModel, table=True):
     opened_at: datetime = _time()
     resolved_at: datetime | None = _time(nullable=True)
     resolved_by: str | None = Field(default=None, sa_column=Column(String(128)))
+    # migration 0009: routing and metrics (escalations so far, owning role, first tap, how
+    # it was closed)
+    level: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    owner_role: str | None = Field(default=None, sa_column=Column(String(16)))
+    first_action_at: datetime | None = _time(nullable=True)
+    resolution: str | None = Field(default=None, sa_column=Column(String(16)))
 
 
 class TaskRow(SQLModel, table=True):

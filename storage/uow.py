@@ -15,7 +15,9 @@ from storage.dead_letters import SqlDeadLetters
 from storage.gates import SqlGates
 from storage.orders import SqlOrderRepository
 from storage.outbox import SqlOutbox
+from storage.prompts import SqlPrompts
 from storage.snapshots import SqlSnapshots
+from storage.timers import SqlTimers
 
 
 class SqlUnitOfWork:
@@ -32,6 +34,8 @@ class SqlUnitOfWork:
     outbox: SqlOutbox
     cards: SqlCards
     anomalies: SqlAnomalies
+    timers: SqlTimers
+    prompts: SqlPrompts
     gates: SqlGates
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
@@ -48,6 +52,8 @@ class SqlUnitOfWork:
         self.outbox = SqlOutbox(self._session)
         self.cards = SqlCards(self._session)
         self.anomalies = SqlAnomalies(self._session)
+        self.timers = SqlTimers(self._session)
+        self.prompts = SqlPrompts(self._session)
         self.gates = SqlGates(self._session)
         return self
 

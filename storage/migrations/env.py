@@ -8,7 +8,8 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 import storage.chat_tables  # (puts the cards table on the shared metadata)
-import storage.inbox.tables  # noqa: F401  (puts the inbox tables on the shared metadata)
+import storage.inbox.tables  # (puts the inbox tables on the shared metadata)
+import storage.timer_tables  # noqa: F401  (timers, chat prompts)
 from storage.db import create_engine
 from storage.tables import metadata
 
