@@ -18,6 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.anomaly_wiring import CLOCK, anomaly_settings, utcnow
 from bot.chat_senders import DingTalkSender, WeComSender
 from bot.dingtalk.api import DingTalkApi
 from bot.dingtalk.stream import stream_cleanup_ctx
@@ -111,10 +112,11 @@ async def _start(app: web.Application, stack: AsyncExitStack,
     def new_uow() -> ChatUnitOfWork:
         return database.new_uow()  # SqlUnitOfWork fits the port structurally
 
-    sender = OutboxSender(new_uow, platform_senders, settings)
+    sender = OutboxSender(new_uow, platform_senders, settings,
+                          clock=app.get(CLOCK, utcnow))  # the service's clock (tests move it)
     connect_outbox(robot, sender)
     deps = ChatDeps(build_directory(entries), new_uow, platforms=_card_platforms(platform_senders),
-                    queued=sender.wake)
+                    queued=sender.wake, anomalies=anomaly_settings(config))
     app[CHAT], app[OUTBOX_SENDER] = deps, sender
     app[WEBCHAT] = Webchat(hub, deps, app[INBOX])
     task = asyncio.create_task(sender.run(), name="outbox-sender")

@@ -8,9 +8,9 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol
 
-from core.anomalies import Anomaly
+from core.anomalies import Anomaly, Resolution
 from core.batch import BatchOutcome
-from core.cards import CardRecord
+from core.cards import CardKind, CardRecord
 from core.counters import ChannelDay
 from core.events import OrderEvent
 from core.gating import Accuracy, GateKind, GateState, Proposal
@@ -19,6 +19,8 @@ from core.ingest import StoredOrder
 from core.order import Order
 from core.outbox import OutboxItem, Outgoing
 from core.payloads import RawPayload
+from core.prompts import Prompt
+from core.timers import Timer
 
 
 class Inbox(Protocol):
@@ -171,13 +173,86 @@ class CardRepository(Protocol):
         """Compare-and-set on the version: False when someone else changed the card first."""
         ...
 
+    async def for_ref(self, kind: CardKind, ref: str, order_key: str) -> list[CardRecord]:
+        """Every card of ``kind`` about ``ref`` (e.g. an anomaly id), oldest first."""
+        ...
+
 
 class AnomalyRepository(Protocol):
     async def get(self, anomaly_id: int) -> Anomaly | None: ...
 
     async def for_order(self, key: str) -> list[Anomaly]: ...
 
-    async def resolve(self, anomaly_id: int, *, at: datetime, by: str) -> bool: ...
+    async def add(self, anomaly: Anomaly) -> int:
+        """Store a new anomaly on its stored order; its id."""
+        ...
+
+    async def resolve(self, anomaly_id: int, *, at: datetime, by: str,
+                      how: Resolution = Resolution.MANUAL) -> bool:
+        """Close it if open (False: it was not open: someone closed it first)."""
+        ...
+
+    async def escalate(self, anomaly_id: int, *, from_level: int) -> bool:
+        """Level + 1 if still open, untouched and at ``from_level`` (one winner)."""
+        ...
+
+    async def touch(self, anomaly_id: int, *, at: datetime) -> bool:
+        """Record the first action (True only the first time)."""
+        ...
+
+    async def stalled_orders(self, *, before: datetime, states: Sequence[str],
+                             limit: int) -> list[str]:
+        """Keys of orders in ``states`` whose state has not moved since ``before`` and that
+        have no open ORDER_STALLED anomaly."""
+        ...
+
+
+# --- SLA timers (issue 5) -------------------------------------------------------------------
+
+class TimerRepository(Protocol):
+    """Timers inside a unit of work: set with the change that needs them, taken (removed) with
+    the effect of firing them, so each fires once in effect."""
+
+    async def set(self, timers: Sequence[Timer], *, at: datetime) -> None: ...
+
+    async def cancel(self, keys: Sequence[str]) -> None: ...
+
+    async def take(self, key: str, *, now: datetime) -> Timer | None:
+        """Remove a due timer; None when it was cancelled, fired or moved later."""
+        ...
+
+    async def failed(self, key: str) -> int:
+        """Count a handler error; the failures so far (0 when the timer is gone)."""
+        ...
+
+    async def get(self, key: str) -> Timer | None: ...
+
+
+class TimerQueue(Protocol):
+    """Hands due timers to workers: a Redis sorted set in production, the SQL table embedded.
+    A claim is a lease: a worker that dies before ``done`` loses it and the timer is handed
+    out again (re-fired, never lost)."""
+
+    async def claim(self, *, now: datetime, limit: int, lease_s: float) -> list[Timer]: ...
+
+    async def next_due(self) -> datetime | None:
+        """The next moment something may be claimable (None: nothing pending)."""
+        ...
+
+    async def done(self, keys: Sequence[str]) -> None: ...
+
+    async def relay(self, *, now: datetime) -> int:
+        """Copy newly set timers from the durable record into the queue (Redis); 0 for SQL."""
+        ...
+
+
+class PromptRepository(Protocol):
+    """Questions the bot asked in a conversation after a tap ("请回复收货地址")."""
+
+    async def put(self, prompt: Prompt) -> None: ...
+
+    async def pop(self, platform: str, conversation: str, *, now: datetime
+                  ) -> Prompt | None: ...
 
 
 class GateRepository(Protocol):
@@ -214,6 +289,12 @@ class ChatUnitOfWork(UnitOfWork, Protocol):
 
     @property
     def anomalies(self) -> AnomalyRepository: ...
+
+    @property
+    def timers(self) -> TimerRepository: ...
+
+    @property
+    def prompts(self) -> PromptRepository: ...
 
     async def __aenter__(self) -> ChatUnitOfWork: ...
 

@@ -5,8 +5,7 @@ caller should ask the sender rather than act; ``result_json`` is the ``orderbot 
 ``warm_up()`` builds jieba's dictionary ahead of the first message.
 """
 
-from core.intent.extract import ASK_BACK_BELOW, AskBack, ask_back, extract
-from core.intent.lexicon import warm_up
+from core.intent.extract import ASK_BACK_BELOW, AskBack, ask_back, extract, warm_up
 from core.intent.model import INTENTS, Address, Entities, Intent, IntentResult, result_json
 
 __all__ = ["ASK_BACK_BELOW", "INTENTS", "Address", "AskBack", "Entities", "Intent",

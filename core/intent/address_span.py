@@ -23,6 +23,9 @@ _HINTS = ("省", "市", "区", "县")
 _CLAUSE_END = re.compile(r"[,。!?;]")
 _STARTS = re.compile(r"(?<=[\s:,、()])\S")
 _ADDRESS_CHARS = frozenset("路街道巷弄号楼栋幢室村镇乡院苑厦场园区里坊层座城")
+_LONGEST = 120  # no delivery address line is longer; bounds the parser's work per start
+_MOST_STARTS = 32  # a chat message has a handful of words before its address
+
 _JOIN = re.compile(r"(?<=[^\x00-\x7f]) +| +(?=[^\x00-\x7f])")
 
 
@@ -37,9 +40,9 @@ def find_address(text: str) -> AddressSpan | None:
     """The first parseable address in ``text`` (numbers that are not addresses blanked)."""
     if not any(cue in text for cue in _CUES) and not any(h in text for h in _HINTS):
         return None
-    for start in _candidate_starts(text):
+    for start in _candidate_starts(text)[:_MOST_STARTS]:
         clause_end = _CLAUSE_END.search(text, start)
-        end = clause_end.start() if clause_end else len(text)
+        end = min(clause_end.start() if clause_end else len(text), start + _LONGEST)
         parsed = parse_address(text[start:end])
         if _recognised(parsed):
             detail, used = _trim_detail(parsed.detail)

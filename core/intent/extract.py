@@ -24,6 +24,7 @@ from core.intent.numbers import Found, find_numbers
 from core.intent.scoring import STRONG, Hit, Ranked, confidence, find_hits, rank
 
 ASK_BACK_BELOW = 0.6  # default of ``[intent] ask_back_below``
+MAX_CHARS = 1000  # a longer message is read up to here: chat commands are short, work is bounded
 WEAK = 1.0  # below this, a meant intent with no order named is not taken as a request
 AskBack = Literal["unclear", "address_missing", "address_ambiguous"]
 _SKU = re.compile(r"(?<![A-Za-z0-9-])[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+(?![A-Za-z0-9-])")
@@ -34,7 +35,7 @@ _LOOKUP_WORDS = re.compile(r"订单号|快递单号|运单号|单号|订单|快�
 
 def extract(text: str) -> IntentResult:
     """Intents and entities of one message; never raises on odd input (empty -> other)."""
-    clean = normalise(text)
+    clean = normalise(text[:4 * MAX_CHARS])[:MAX_CHARS]
     numbers = find_numbers(clean)
     place = find_address(_blank(clean, [(n.start, n.end) for n in numbers if _long(n)]))
     if place is not None:
@@ -46,6 +47,12 @@ def extract(text: str) -> IntentResult:
     hits = find_hits(rest, tokens)
     hits.extend(_evidence_from_entities(hits, entities, place))
     return _decide(rank(hits), entities, rest)
+
+
+def warm_up() -> None:
+    """Pay every first-use cost now (jieba's dictionary, OpenCC, the division table) by reading
+    one message that takes every path; a service calls this at start, off the event loop."""
+    extract("急單 1234567 改地址 北京市朝阳区建国路88号 SF1234567890123")
 
 
 def ask_back(result: IntentResult, threshold: float = ASK_BACK_BELOW) -> AskBack | None:

@@ -2,9 +2,9 @@
 
 Everything is loaded once, lazily, and shared by whoever asks first (the service's workers,
 ``orderbot intent``, the benchmark): jieba's prefix dictionary takes about a second to build,
-so ``warm_up()`` exists for a service that wants to pay that at start rather than on the first
-message. jieba logs "Building prefix dict ..." to stderr on initialisation; its logger is set
-to WARNING before that, so a CLI that prints JSON lines prints nothing else.
+so ``core.intent.warm_up()`` exists for a service that wants to pay that at start rather than
+on the first message. jieba logs "Building prefix dict ..." to stderr on initialisation; its
+logger is set to WARNING before that, so a CLI that prints JSON lines prints nothing else.
 
 Data files (``core/intent/data``): ``ops_dict.txt`` (jieba user dictionary: ops words such as
 急单, 改地址, 快递单号, carrier names, kept whole by the segmenter), ``keywords.tsv`` (word ->
@@ -92,11 +92,3 @@ def tokenizer() -> Any:
             if len(word) > 1:
                 built.add_word(word, _WORD_FREQ)
         return built
-
-
-def warm_up() -> None:
-    """Load every list and build the tokenizer now (a service calls this at start)."""
-    keywords()
-    products()
-    typos()
-    tokenizer()
