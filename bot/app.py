@@ -15,7 +15,6 @@ import signal
 import socket
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
 
 import aiohttp
 from aiohttp import web
@@ -23,13 +22,13 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import __version__
-from bot.anomaly_wiring import CLOCK, install_anomalies
 from bot.chat import CHAT, install_chat
 from bot.config import Config
 from bot.demo.feeder import DEMO, DEMO_TARGET, DemoTarget, demo_ctx, demo_shops
 from bot.demo.people import demo_people
 from bot.outbox_sender import SenderSettings
 from bot.polling import POLLERS, Locks, PollDeps, add_poll_jobs, cancel_polls
+from bot.tracking import install_tracking
 from bot.webhooks import INBOX, INTAKE
 from bot.webhooks import routes as webhook_routes
 from bot.workers import Worker, WorkerSettings, utcnow
@@ -157,10 +156,8 @@ async def _workers_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[CONFIG].inbox
     deps = InboxDeps(app[INTAKE], app[DATABASE].new_uow, chat=app.get(CHAT))
 
-    clock = app.get(CLOCK, utcnow)  # tests move time (SLA timers) instead of sleeping
-
     async def handle(envelopes: Sequence[Envelope]) -> None:
-        await process_batch(envelopes, deps, now=clock())
+        await process_batch(envelopes, deps, now=utcnow())
 
     async def poison(envelope: Envelope, reason: str) -> None:
         await dead_letter(envelope, reason, deps, now=utcnow())
@@ -182,11 +179,9 @@ async def _workers_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 def build_app(config: Config, *, chat_senders: Mapping[str, ChatSender] | None = None,
-              sender_settings: SenderSettings | None = None,
-              clock: Callable[[], datetime] | None = None) -> web.Application:
+              sender_settings: SenderSettings | None = None) -> web.Application:
     """The service. ``chat_senders``/``sender_settings`` replace the platform senders built
-    from config (tests pass fakes here: one call swaps the outside world); ``clock`` the
-    time the workers and SLA timers see (tests advance it instead of sleeping)."""
+    from config (tests pass fakes here: one call swaps the outside world)."""
     demo = tuple(demo_shops(config.demo))  # () unless [demo] enabled
     config = replace(config, shops=config.shops + demo,
                      people=demo_people(config.demo.enabled, config.people))
@@ -198,9 +193,9 @@ def build_app(config: Config, *, chat_senders: Mapping[str, ChatSender] | None =
                             _workers_ctx, demo_ctx])  # demo last: it stops first
     # web chat, outbox sender, platform senders (before the workers)
     install_chat(app, senders=chat_senders, settings=sender_settings)
+    install_tracking(app)  # customer desk, /api/track, provider callbacks, tracking jobs
     app.router.add_get("/healthz", healthz)
     app.router.add_routes(webhook_routes())
-    install_anomalies(app, clock=clock)  # SLA timer worker, /metrics
     return app
 
 
@@ -210,7 +205,6 @@ def build_worker_app(config: Config) -> web.Application:
     app = web.Application()
     app[CONFIG] = config
     app.cleanup_ctx.extend([_database_ctx, _http_ctx, _inbox_ctx, _workers_ctx])
-    install_anomalies(app, metrics=False)  # SLA timers fire in every process, once each
     return app
 
 

@@ -18,7 +18,6 @@ from core.lookup import order_ref
 from core.masking import mask_text
 from core.outbox import card_message, text_message
 from core.people import REFUSAL_UNKNOWN_STAFF, Person
-from handlers.anomaly_actions import answer_prompt
 from handlers.chat_deps import ChatDeps, queue, reply_to
 from handlers.propose_gate import propose_from_chat
 
@@ -35,20 +34,27 @@ async def receive_text(message: InboundMessage, deps: ChatDeps, *, now: datetime
     log.info("text from %s on %s: %s", person.id if person else "non-staff", message.platform,
              mask_text(message.text[:80]))
     if person is None:
-        text = CUSTOMER_REPLY if message.platform == "webchat" else REFUSAL_UNKNOWN_STAFF
-        await _reply(message, deps, text, now)
+        await _reply(message, deps, await _customer_reply(message, deps, now), now)
         return
     command = parse_gate_command(message.text)
     if command is not None:
         await propose_from_chat(message, person, command, deps, now=now)
-        return
-    if await answer_prompt(message, person, deps, now=now):  # the reply to "已补录"
         return
     ref = order_ref(message.text)
     if ref is None:
         await _reply(message, deps, HELP, now)
         return
     await _order_card(message, person, ref, deps, now)
+
+
+async def _customer_reply(message: InboundMessage, deps: ChatDeps, now: datetime) -> str:
+    """A customer's question goes to the customer desk (``answer_customer``) on the platforms
+    customers use; an unknown member of the company on DingTalk/WeCom is refused."""
+    if message.platform not in deps.customer_platforms:
+        return REFUSAL_UNKNOWN_STAFF
+    if deps.customer_desk is None:
+        return CUSTOMER_REPLY
+    return await deps.customer_desk(message, now)
 
 
 async def _order_card(message: InboundMessage, person: Person, ref: str, deps: ChatDeps,

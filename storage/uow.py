@@ -11,13 +11,13 @@ from core.errors import ConcurrencyError
 from storage.anomalies import SqlAnomalies
 from storage.cards import SqlCards
 from storage.counters import SqlCounters
+from storage.customers import SqlCustomers
 from storage.dead_letters import SqlDeadLetters
 from storage.gates import SqlGates
 from storage.orders import SqlOrderRepository
 from storage.outbox import SqlOutbox
-from storage.prompts import SqlPrompts
+from storage.parcels import SqlParcels
 from storage.snapshots import SqlSnapshots
-from storage.timers import SqlTimers
 
 
 class SqlUnitOfWork:
@@ -34,9 +34,9 @@ class SqlUnitOfWork:
     outbox: SqlOutbox
     cards: SqlCards
     anomalies: SqlAnomalies
-    timers: SqlTimers
-    prompts: SqlPrompts
     gates: SqlGates
+    parcels: SqlParcels
+    customers: SqlCustomers
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -52,9 +52,9 @@ class SqlUnitOfWork:
         self.outbox = SqlOutbox(self._session)
         self.cards = SqlCards(self._session)
         self.anomalies = SqlAnomalies(self._session)
-        self.timers = SqlTimers(self._session)
-        self.prompts = SqlPrompts(self._session)
         self.gates = SqlGates(self._session)
+        self.parcels = SqlParcels(self._session)
+        self.customers = SqlCustomers(self._session)
         return self
 
     async def __aexit__(
