@@ -44,6 +44,13 @@ def parser() -> argparse.ArgumentParser:
     ingest.add_argument("--channel", required=True, help="the channel the payload came from")
     ingest.add_argument("--shop", help="configured shop id (needed for encrypted pushes)")
     ingest.add_argument("file", help="payload file, or - for stdin")
+    check = commands.add_parser(
+        "check", help="health-check canonical orders (JSON lines)",
+        description="Check canonical orders, one JSON object per line, with the [health] "
+                    "rules of the config; print one JSON result per order.")
+    check.add_argument("file", nargs="?", default="-", help="orders file (default: stdin)")
+    check.add_argument("--stock", metavar="FILE",
+                       help="JSON object of SKU -> units available (checks stock too)")
     dead = commands.add_parser("deadletter", help="payloads that failed",
                                description="Payloads that failed, kept with the reason.")
     dead_commands = dead.add_subparsers(dest="dead_command", required=True, metavar="SUBCOMMAND")
@@ -95,6 +102,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.commands.map_orders import map_command
 
         return map_command(args.channel, args.file, sys.stdin.buffer, sys.stdout, sys.stderr)
+    if args.command == "check":
+        from bot.commands.check_orders import check_command
+
+        return check_command(config.health.rules(), args.file, sys.stdin, sys.stdout,
+                             sys.stderr, stock=args.stock)
     if args.command == "ingest":
         from bot.commands.ingest_files import ingest_file
 

@@ -138,9 +138,10 @@ def _match(index: DivisionIndex, text: str, pos: int, first_level: int,
            paths: list[Path] | None) -> tuple[int, int, list[Path]] | None:
     """The division name that starts at ``pos`` and fits: full names before short ones, then
     the longest, then the highest level (朝阳区 the district before 朝阳 the city)."""
-    top = min(index.longest, len(text) - pos)
+    room = len(text) - pos
+    lengths = [n for n in index.lengths.get(text[pos:pos + 1], ()) if n <= room]
     for short in (False, True):
-        for length in range(top, 1, -1):
+        for length in lengths:
             word = text[pos:pos + length]
             after = text[pos + length:pos + length + 1]
             if short and after and after in _NOT_AFTER_SHORT:

@@ -48,6 +48,7 @@ class DivisionIndex:
     short: tuple[dict[str, tuple[str, ...]], ...]  # per level: short name -> codes
     children: dict[str, tuple[str, ...]]
     longest: int  # longest name, bounds the free-text scan
+    lengths: dict[str, tuple[int, ...]]  # first character -> name lengths, longest first
 
     def path(self, code: str) -> tuple[str | None, str | None, str | None]:
         """(province, city, district) codes of a division, ``None`` below its level."""
@@ -148,4 +149,13 @@ def division_index() -> DivisionIndex:
         short=tuple({k: tuple(v) for k, v in table.items()} for table in short),
         children={k: tuple(v) for k, v in children.items()},
         longest=max(len(d.name) for d in by_code.values()),
+        lengths=_lengths([*(n for t in full for n in t), *(n for t in short for n in t)]),
     )
+
+
+def _lengths(names: list[str]) -> dict[str, tuple[int, ...]]:
+    """Which name lengths start with each character: a scan looks up only those."""
+    found: dict[str, set[int]] = defaultdict(set)
+    for name in names:
+        found[name[0]].add(len(name))
+    return {first: tuple(sorted(sizes, reverse=True)) for first, sizes in found.items()}

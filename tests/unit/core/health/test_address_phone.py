@@ -83,3 +83,14 @@ def test_masked_or_encrypted_phones_are_not_judged(phone: str) -> None:
 
 def test_a_masked_name_exempts_the_whole_receiver_from_the_phone_rule() -> None:
     assert check_order(with_receiver(name="张**", phone="1381234")).healthy
+
+
+def test_the_fast_mobile_path_agrees_with_a_full_parse() -> None:
+    import random
+
+    from core.health.phone import _is_valid, is_valid_phone
+
+    rng = random.Random(3)
+    for _ in range(20_000):
+        number = "1" + f"{rng.randrange(10**10):010d}"
+        assert is_valid_phone(number) == _is_valid(number, "CN", False), number
