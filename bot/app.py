@@ -15,6 +15,7 @@ import signal
 import socket
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 import aiohttp
 from aiohttp import web
@@ -22,6 +23,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import __version__
+from bot.anomaly_wiring import CLOCK, install_anomalies
 from bot.chat import CHAT, install_chat
 from bot.config import Config
 from bot.demo.feeder import DEMO, DEMO_TARGET, DemoTarget, demo_ctx, demo_shops
@@ -156,8 +158,10 @@ async def _workers_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[CONFIG].inbox
     deps = InboxDeps(app[INTAKE], app[DATABASE].new_uow, chat=app.get(CHAT))
 
+    clock = app.get(CLOCK, utcnow)  # tests move time (SLA timers) instead of sleeping
+
     async def handle(envelopes: Sequence[Envelope]) -> None:
-        await process_batch(envelopes, deps, now=utcnow())
+        await process_batch(envelopes, deps, now=clock())
 
     async def poison(envelope: Envelope, reason: str) -> None:
         await dead_letter(envelope, reason, deps, now=utcnow())
@@ -179,9 +183,11 @@ async def _workers_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 def build_app(config: Config, *, chat_senders: Mapping[str, ChatSender] | None = None,
-              sender_settings: SenderSettings | None = None) -> web.Application:
+              sender_settings: SenderSettings | None = None,
+              clock: Callable[[], datetime] | None = None) -> web.Application:
     """The service. ``chat_senders``/``sender_settings`` replace the platform senders built
-    from config (tests pass fakes here: one call swaps the outside world)."""
+    from config (tests pass fakes here: one call swaps the outside world); ``clock`` the
+    time the workers and SLA timers see (tests advance it instead of sleeping)."""
     demo = tuple(demo_shops(config.demo))  # () unless [demo] enabled
     config = replace(config, shops=config.shops + demo,
                      people=demo_people(config.demo.enabled, config.people))
@@ -196,6 +202,7 @@ def build_app(config: Config, *, chat_senders: Mapping[str, ChatSender] | None =
     install_tracking(app)  # customer desk, /api/track, provider callbacks, tracking jobs
     app.router.add_get("/healthz", healthz)
     app.router.add_routes(webhook_routes())
+    install_anomalies(app, clock=clock)  # SLA timer worker, /metrics
     return app
 
 
@@ -205,6 +212,7 @@ def build_worker_app(config: Config) -> web.Application:
     app = web.Application()
     app[CONFIG] = config
     app.cleanup_ctx.extend([_database_ctx, _http_ctx, _inbox_ctx, _workers_ctx])
+    install_anomalies(app, metrics=False)  # SLA timers fire in every process, once each
     return app
 
 

@@ -23,6 +23,7 @@ from bot.demo import DemoConfig
 from bot.dingtalk.settings import DingTalkSettings
 from bot.health_config import HealthConfig
 from bot.people_config import PersonConfig
+from bot.routing_config import RoutingConfig, SubstituteConfig, TimersConfig
 from bot.tracking_config import TrackingConfig
 from bot.wecom.settings import WeComBotSettings, WeComSettings
 
@@ -131,9 +132,12 @@ class Config:
     dingtalk: DingTalkSettings = field(default_factory=DingTalkSettings)
     wecom: WeComSettings = field(default_factory=WeComSettings)
     wecom_bot: WeComBotSettings = field(default_factory=WeComBotSettings)
+    routing: RoutingConfig = field(default_factory=RoutingConfig)
+    timers: TimersConfig = field(default_factory=TimersConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     shops: tuple[ShopConfig, ...] = ()
     people: tuple[PersonConfig, ...] = ()
+    substitutes: tuple[SubstituteConfig, ...] = ()
 
 
 def _check_wecom(wecom: WeComSettings) -> None:
@@ -163,6 +167,36 @@ def _check_wecom_bot(bot: WeComBotSettings) -> None:
     _require(bot.missed_pings >= 1, "wecom_bot", "missed_pings", ">= 1", bot.missed_pings)
 
 
+def _check_routing(routing: RoutingConfig) -> None:
+    from core.routing import RoutingError
+
+    _require(routing.stalled_after_h > 0, "routing", "stalled_after_h", "> 0",
+             routing.stalled_after_h)
+    _require(routing.stalled_scan_s >= 0, "routing", "stalled_scan_s", ">= 0 (0: off)",
+             routing.stalled_scan_s)
+    _require(routing.prompt_ttl_s >= 10, "routing", "prompt_ttl_s", ">= 10",
+             routing.prompt_ttl_s)
+    try:
+        routing.table()
+    except RoutingError as error:
+        raise ConfigError(f"config: [routing] {error}") from None
+
+
+def _check_timers(timers: TimersConfig) -> None:
+    _require(timers.backend in ("", "sql", "redis"), "timers", "backend",
+             "'sql', 'redis' or empty (same as [inbox] backend)", timers.backend)
+    _require(timers.lease_s >= 1, "timers", "lease_s", ">= 1", timers.lease_s)
+    _require(1 <= timers.batch <= 5000, "timers", "batch", "1-5000", timers.batch)
+    _require(10 <= timers.max_sleep_ms <= 1000, "timers", "max_sleep_ms", "10-1000",
+             timers.max_sleep_ms)
+
+
+def _check_substitutes(entries: tuple[SubstituteConfig, ...]) -> None:
+    for index, entry in enumerate(entries):
+        _require(bool(entry.sku.strip()), f"substitutes[{index}]", "sku", "a non-empty SKU",
+                 entry.sku)
+
+
 def _check_dingtalk(dingtalk: DingTalkSettings) -> None:
     if dingtalk.enabled:
         for key in ("client_id", "client_secret"):
@@ -187,7 +221,8 @@ def _check_shops(shops: tuple[ShopConfig, ...]) -> None:
 
 _CHECKS: dict[str, Any] = {"wecom": _check_wecom, "wecom_bot": _check_wecom_bot,
                            "dingtalk": _check_dingtalk,
-                           "shops": _check_shops}
+                           "shops": _check_shops, "routing": _check_routing,
+                           "timers": _check_timers, "substitutes": _check_substitutes}
 
 
 def _require(ok: bool, section: str, key: str, expected: str, got: object) -> None:

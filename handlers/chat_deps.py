@@ -11,6 +11,7 @@ from core.chat import InboundMessage
 from core.gating import DEFAULT_POLICIES, GateKind, GatePolicy
 from core.outbox import Outgoing, text_message
 from core.people import Directory, Person
+from core.routing import RoutingTable, default_table
 from handlers.ports import ChatUnitOfWork
 
 GROUP_PREFIX = "group:"
@@ -25,6 +26,18 @@ def _nothing() -> None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class AnomalySettings:
+    """``[routing]`` and ``[substitutes]`` in config: who gets which anomaly and by when, which
+    SKUs may replace an out-of-stock one, how long a "请回复..." question stays open, and the
+    stalled-order scan (every ``stalled_scan_s``; 0 turns it off)."""
+
+    routing: RoutingTable = field(default_factory=default_table)
+    substitutes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    prompt_ttl_s: float = 600.0
+    stalled_scan_s: float = 600.0
+
+
 @dataclass(frozen=True)
 class ChatDeps:
     directory: Directory
@@ -33,6 +46,7 @@ class ChatDeps:
     new_card_id: Callable[[str], str] = random_card_id
     queued: Callable[[], None] = field(default=_nothing)  # wakes the outbox sender
     gates: Mapping[GateKind, GatePolicy] = field(default_factory=lambda: DEFAULT_POLICIES)
+    anomalies: AnomalySettings = field(default_factory=lambda: AnomalySettings())
     # customers' questions ("我的快递到哪了"), answered on these platforms (bot/tracking.py)
     customer_desk: Callable[[InboundMessage, datetime], Awaitable[str]] | None = None
     customer_platforms: frozenset[str] = frozenset({"webchat"})

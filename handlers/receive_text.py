@@ -18,6 +18,7 @@ from core.lookup import order_ref
 from core.masking import mask_text
 from core.outbox import card_message, text_message
 from core.people import REFUSAL_UNKNOWN_STAFF, Person
+from handlers.anomaly_actions import answer_prompt
 from handlers.chat_deps import ChatDeps, queue, reply_to
 from handlers.propose_gate import propose_from_chat
 
@@ -39,6 +40,8 @@ async def receive_text(message: InboundMessage, deps: ChatDeps, *, now: datetime
     command = parse_gate_command(message.text)
     if command is not None:
         await propose_from_chat(message, person, command, deps, now=now)
+        return
+    if await answer_prompt(message, person, deps, now=now):  # the reply to "已补录"
         return
     ref = order_ref(message.text)
     if ref is None:

@@ -17,7 +17,9 @@ from storage.gates import SqlGates
 from storage.orders import SqlOrderRepository
 from storage.outbox import SqlOutbox
 from storage.parcels import SqlParcels
+from storage.prompts import SqlPrompts
 from storage.snapshots import SqlSnapshots
+from storage.timers import SqlTimers
 
 
 class SqlUnitOfWork:
@@ -34,6 +36,8 @@ class SqlUnitOfWork:
     outbox: SqlOutbox
     cards: SqlCards
     anomalies: SqlAnomalies
+    timers: SqlTimers
+    prompts: SqlPrompts
     gates: SqlGates
     parcels: SqlParcels
     customers: SqlCustomers
@@ -52,6 +56,8 @@ class SqlUnitOfWork:
         self.outbox = SqlOutbox(self._session)
         self.cards = SqlCards(self._session)
         self.anomalies = SqlAnomalies(self._session)
+        self.timers = SqlTimers(self._session)
+        self.prompts = SqlPrompts(self._session)
         self.gates = SqlGates(self._session)
         self.parcels = SqlParcels(self._session)
         self.customers = SqlCustomers(self._session)

@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection
 
 import storage.chat_tables  # (puts the cards table on the shared metadata)
 import storage.inbox.tables  # (puts the inbox tables on the shared metadata)
+import storage.timer_tables  # (timers, chat prompts)
 import storage.tracking_tables  # noqa: F401  (parcels, traces, customer bindings)
 from storage.db import create_engine
 from storage.tables import metadata
