@@ -28,6 +28,7 @@ from bot.chat import CHAT, install_chat
 from bot.config import Config
 from bot.demo.feeder import DEMO, DEMO_TARGET, DemoTarget, demo_ctx, demo_shops
 from bot.demo.people import demo_people
+from bot.gate_wiring import install_gates
 from bot.outbox_sender import SenderSettings
 from bot.polling import POLLERS, Locks, PollDeps, add_poll_jobs, cancel_polls
 from bot.tracking import install_tracking
@@ -203,6 +204,7 @@ def build_app(config: Config, *, chat_senders: Mapping[str, ChatSender] | None =
     app.router.add_get("/healthz", healthz)
     app.router.add_routes(webhook_routes())
     install_anomalies(app, clock=clock)  # SLA timer worker, /metrics
+    install_gates(app)  # gated actions: their expiry timer kind
     return app
 
 
@@ -213,6 +215,7 @@ def build_worker_app(config: Config) -> web.Application:
     app[CONFIG] = config
     app.cleanup_ctx.extend([_database_ctx, _http_ctx, _inbox_ctx, _workers_ctx])
     install_anomalies(app, metrics=False)  # SLA timers fire in every process, once each
+    install_gates(app)
     return app
 
 

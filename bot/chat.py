@@ -116,7 +116,8 @@ async def _start(app: web.Application, stack: AsyncExitStack,
                           clock=app.get(CLOCK, utcnow))  # the service's clock (tests move it)
     connect_outbox(robot, sender)
     deps = ChatDeps(build_directory(entries), new_uow, platforms=_card_platforms(platform_senders),
-                    queued=sender.wake, anomalies=anomaly_settings(config))
+                    queued=sender.wake, anomalies=anomaly_settings(config),
+                    gates=config.gating.policies())
     app[CHAT], app[OUTBOX_SENDER] = deps, sender
     app[WEBCHAT] = Webchat(hub, deps, app[INBOX])
     task = asyncio.create_task(sender.run(), name="outbox-sender")

@@ -21,6 +21,7 @@ from typing import Any
 
 from bot.demo import DemoConfig
 from bot.dingtalk.settings import DingTalkSettings
+from bot.gating_config import GatingConfig
 from bot.health_config import HealthConfig
 from bot.people_config import PersonConfig
 from bot.routing_config import RoutingConfig, SubstituteConfig, TimersConfig
@@ -128,6 +129,7 @@ class Config:
     inbox: InboxConfig = field(default_factory=InboxConfig)
     intent: IntentConfig = field(default_factory=IntentConfig)
     health: HealthConfig = field(default_factory=HealthConfig)
+    gating: GatingConfig = field(default_factory=GatingConfig)
     demo: DemoConfig = field(default_factory=DemoConfig)
     dingtalk: DingTalkSettings = field(default_factory=DingTalkSettings)
     wecom: WeComSettings = field(default_factory=WeComSettings)

@@ -29,6 +29,7 @@ from typing import Any
 from core.clock import require_aware
 from core.errors import DomainError
 from core.people import ROLE_LABELS, Person, Role
+from core.timers import Timer, TimerKind
 
 SYSTEM = "system"  # the proposer id of proposals the system itself makes
 ACCURACY_WINDOW = timedelta(days=90)
@@ -266,6 +267,13 @@ def finish(proposal: Proposal, *, at: datetime, ok: bool, note: str) -> Proposal
     target = GateState.EXECUTED if ok else GateState.FAILED
     check_transition(proposal.state, target)
     return replace(proposal, state=target, executed_at=require_aware(at, "at"), note=note)
+
+
+def expiry_timer(proposal: Proposal) -> Timer:
+    """The durable timer (kind ``gate.expire``) that expires ``proposal`` at its deadline; set
+    with the proposal, cancelled with its decision, in the same transactions."""
+    return Timer(f"gate:{proposal.id}", TimerKind.GATE_EXPIRE, str(proposal.id),
+                 proposal.deadline)
 
 
 def expire(proposal: Proposal, *, at: datetime) -> Proposal:

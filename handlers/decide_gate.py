@@ -18,6 +18,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+from core.anomalies import Resolution
 from core.cards import CardRecord, Verb
 from core.errors import ConcurrencyError
 from core.gate_effects import (
@@ -34,6 +35,7 @@ from core.gating import (
     Proposal,
     Verdict,
     decide,
+    expiry_timer,
     finish,
     policy_for,
 )
@@ -72,6 +74,7 @@ async def decide_gate(uow: ChatUnitOfWork, record: CardRecord, verb: str, person
         return GateClick(reply=error.reply)
     if not await uow.gates.transition(decided, expected=GateState.PROPOSED):
         raise ConcurrencyError(f"gate #{proposal.id} was decided by someone else first")
+    await uow.timers.cancel([expiry_timer(proposal).key])
     if verdict is Verdict.REJECT:
         final = await _rejected(uow, decided, person, now)
     else:
@@ -102,7 +105,7 @@ async def _execute(uow: ChatUnitOfWork, proposal: Proposal, person: Person, deps
         for change in plan.changes:
             await uow.orders.save_change(change.stored, change.order, change.events, at=now)
         for anomaly_id in plan.resolve:
-            await uow.anomalies.resolve(anomaly_id, at=now, by=person.id)
+            await uow.anomalies.resolve(anomaly_id, at=now, by=person.id, how=Resolution.GATED)
         await _hand_over(uow, proposal, plan.handwork, deps, now)
         final = finish(proposal, at=now, ok=True, note=plan.summary)
     if not await uow.gates.transition(final, expected=GateState.CONFIRMED):

@@ -1,11 +1,11 @@
 """Use case: nobody decided a gated action by its deadline -> it expires, nothing is executed,
 every holder's card says so and the proposer is told.
 
-``expire_gate`` works inside the caller's unit of work (a timer firing takes its timer in the
-same transaction); ``expire_due_gates`` is the sweep: the deadline is stored on the proposal
-(indexed with its state), so the sweep finds every overdue proposal after any restart. The
-state change is the same compare-and-set as a confirmation: a supervisor tapping 确认 in the
-very second the deadline passes and the sweep race, and exactly one of them wins.
+The handler of timer kind ``gate.expire`` (``handlers/timers``): the timer is set in the
+transaction that files the proposal and taken in the transaction that expires it, so it fires
+once in effect and survives restarts. The state change is the same compare-and-set as a
+confirmation: a supervisor tapping 确认 in the very second the deadline passes and the timer
+race, and exactly one of them wins (the decision also cancels the timer).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from core.errors import ConcurrencyError
 from core.gate_views import expired_card
 from core.gating import GateError, GateState, expire
 from core.outbox import card_message
+from core.timers import Timer
 from handlers.chat_deps import ChatDeps
 from handlers.decide_gate import record_decision, tell_proposer
 from handlers.ports import ChatUnitOfWork
@@ -24,12 +25,14 @@ from handlers.ports import ChatUnitOfWork
 log = logging.getLogger("orderbot.gates")
 
 
-async def expire_gate(uow: ChatUnitOfWork, proposal_id: int, deps: ChatDeps, *,
+async def expire_gate(uow: ChatUnitOfWork, timer: Timer, deps: ChatDeps, *,
                       now: datetime) -> bool:
-    """Expire one proposal if it is open and due; False when there was nothing to do
-    (decided meanwhile, not due yet, gone). The caller commits."""
+    """Expire the timer's proposal if it is open and due; False when there was nothing to do
+    (decided meanwhile, not due yet, gone). Inside the timer's unit of work (it commits)."""
+    proposal_id = int(timer.ref)
     proposal = await uow.gates.get(proposal_id)
     if proposal is None:
+        log.warning("gate timer %s: proposal #%s does not exist", timer.key, proposal_id)
         return False
     try:
         expired = expire(proposal, at=now)
@@ -37,7 +40,7 @@ async def expire_gate(uow: ChatUnitOfWork, proposal_id: int, deps: ChatDeps, *,
         log.info("gate #%s not expired: %s", proposal_id, error)
         return False
     if not await uow.gates.transition(expired, expected=GateState.PROPOSED):
-        return False  # a decision won the race: it owns the card
+        return False  # a decision won the race: it owns the card and the notices
     await record_decision(uow, expired, "gate_expired", "system", now)
     await tell_proposer(uow, expired, "", deps, now=now)
     record = await uow.cards.get(expired.card_id) if expired.card_id else None
@@ -51,21 +54,3 @@ async def expire_gate(uow: ChatUnitOfWork, proposal_id: int, deps: ChatDeps, *,
                               in await uow.outbox.holders(record.card_id)], at=now)
     log.info("gate #%s %s expired (deadline %s)", proposal_id, proposal.kind, proposal.deadline)
     return True
-
-
-async def expire_due_gates(deps: ChatDeps, *, now: datetime, limit: int = 100) -> int:
-    """Expire every overdue proposal, one transaction each; returns how many expired."""
-    async with deps.new_uow() as uow:
-        due = await uow.gates.due(now=now, limit=limit)
-    expired = 0
-    for proposal_id in due:
-        try:
-            async with deps.new_uow() as uow:
-                if await expire_gate(uow, proposal_id, deps, now=now):
-                    await uow.commit()
-                    expired += 1
-        except ConcurrencyError as error:  # a tap got there first: it decided
-            log.info("gate #%s: expiry lost a race: %s", proposal_id, error)
-    if expired:
-        deps.queued()
-    return expired

@@ -270,10 +270,6 @@ class GateRepository(Protocol):
 
     async def accuracy(self, kind: GateKind, *, since: datetime) -> Accuracy: ...
 
-    async def due(self, *, now: datetime, limit: int = 100) -> list[int]:
-        """Open proposals past their deadline."""
-        ...
-
 
 class ChatUnitOfWork(UnitOfWork, Protocol):
     """The unit of work chat use cases need: orders plus outbox, cards and anomalies."""

@@ -2,8 +2,8 @@
 
 In one transaction: the proposal, a ``gate_proposed`` event on its order, the card (with the
 evidence and the kind's 90-day accuracy) and an outbox row to every person who may decide it.
-The deadline is stored on the proposal itself, so expiry survives restarts. Nothing reaches a
-chat platform unless all of it committed.
+The expiry is a durable timer (``gate.expire``) set in the same transaction, so it survives
+restarts. Nothing reaches a chat platform unless all of it committed.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from core.gating import (
     Proposal,
     accuracy_line,
     accuracy_since,
+    expiry_timer,
     policy_for,
     propose,
 )
@@ -75,6 +76,7 @@ async def open_gate(uow: ChatUnitOfWork, request: GateRequest, proposer: Person 
     record = gate_card(proposal.card_id or "", proposal, accuracy_line(proposal.kind, accuracy),
                        stored.order if stored else None, proposer_name)
     await uow.cards.add(record, at=now)
+    await uow.timers.set([expiry_timer(proposal)], at=now)
     deciders = [p for p in deps.directory.people if p.roles & policy.deciders]
     await uow.outbox.add([card_message(platform, conversation, record.card,
                                        order_key=record.order_key)

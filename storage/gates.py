@@ -66,13 +66,6 @@ class SqlGates:
             states += [GateState(state)] * int(count)
         return tally(states)
 
-    async def due(self, *, now: datetime, limit: int = 100) -> list[int]:
-        """Ids of open proposals whose deadline has passed (the expiry sweep)."""
-        query = (select(gates_t.c.id)
-                 .where(gates_t.c.state == GateState.PROPOSED.value, gates_t.c.deadline <= now)
-                 .order_by(gates_t.c.deadline).limit(limit))
-        return [int(i) for i in (await self._session.execute(query)).scalars()]
-
 
 def _values(p: Proposal) -> dict[str, Any]:
     return {"kind": p.kind.value, "state": p.state.value, "order_key": p.order_key,

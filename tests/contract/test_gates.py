@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -21,9 +21,12 @@ from core.anomalies import AnomalyCode, open_anomaly
 from core.gating import GateInputError, GateKind, GateState, Verdict, decide, finish, propose
 from core.people import Role
 from core.states import OrderState
+from core.timers import Timer, TimerKind
 from handlers.click_card import click_card
-from handlers.expire_gates import expire_due_gates
+from handlers.expire_gates import expire_gate
+from handlers.ports import ChatUnitOfWork
 from handlers.propose_gate import GateRequest, propose_gate
+from handlers.timers import TimerRegistry, fire_timers
 from tests.contract.gate_support import (
     AGENT,
     BOSS,
@@ -73,8 +76,6 @@ async def test_repository_compare_and_set_accuracy_and_due(new_uow: UowFactory) 
         accuracy = await uow.gates.accuracy(GateKind.CANCEL, since=T0 - timedelta(days=90))
         assert (accuracy.confirmed, accuracy.decided) == (1, 2)
         assert (await uow.gates.accuracy(GateKind.REFUND, since=T0)).decided == 0
-        assert await uow.gates.due(now=T0 + timedelta(minutes=29)) == []
-        assert await uow.gates.due(now=T0 + timedelta(minutes=30)) == [ids[3]]
         assert (await uow.gates.get(ids[0])).state is GateState.EXECUTED  # type: ignore[union-attr]
 
 
@@ -99,6 +100,8 @@ async def test_agent_proposes_supervisor_confirms_once(new_uow: UowFactory,
 
     assert await events(engine, ORDER.key, "state_changed", to="cancelled") == 1
     assert await events(engine, ORDER.key, "gate_confirmed") == 1
+    async with new_uow() as uow:
+        assert await uow.timers.get(f"gate:{proposal.id}") is None  # cancelled with the decision
     assert (await texts_to(engine, BOSS))[-1] == "此卡片已由 李四 处理"
     assert (await texts_to(engine, BOSSES[3]))[-1] == "此卡片已由 李四 处理"
     assert "已被 李四 确认：订单已取消" in (await texts_to(engine, AGENT))[-1]
@@ -168,10 +171,22 @@ async def test_undecided_proposal_expires_at_its_deadline(new_uow: UowFactory,
     proposal = await propose_gate(GateRequest(GateKind.CANCEL, "x", order_key=ORDER.key),
                                   AGENT, deps, now=T0)
     deadline = proposal.deadline
-    assert await expire_due_gates(deps, now=deadline - timedelta(seconds=1)) == 0
-    assert await expire_due_gates(deps, now=deadline) == 1
-    assert await expire_due_gates(deps, now=deadline + MINUTE) == 0  # once
-    assert "已过期，未执行" in (await texts_to(engine, AGENT))[-1]
+    async with new_uow() as uow:
+        timer = await uow.timers.get(f"gate:{proposal.id}")
+    assert timer is not None and timer.due_at == deadline and timer.kind == "gate.expire"
+    registry = TimerRegistry()
+
+    async def expire(uow: ChatUnitOfWork, fired: Timer, now: datetime) -> None:
+        await expire_gate(uow, fired, deps, now=now)
+
+    registry.register(TimerKind.GATE_EXPIRE, expire)
+    await fire_timers([timer], registry, new_uow, now=deadline - timedelta(seconds=1))
+    assert await texts_to(engine, AGENT) == []  # not due: the timer stays
+    await fire_timers([timer], registry, new_uow, now=deadline)
+    await fire_timers([timer], registry, new_uow, now=deadline + MINUTE)  # fired once
+    async with new_uow() as uow:
+        assert await uow.timers.get(timer.key) is None
+    assert ["已过期，未执行" in t for t in await texts_to(engine, AGENT)] == [True]
     updates = await card_rows(engine, proposal.card_id or "", "card_update")
     assert len(updates) == 1 + len(BOSSES) and updates[0]["card"]["buttons"] == []
     assert updates[0]["card"]["status"].startswith("已过期 10:30")

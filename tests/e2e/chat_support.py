@@ -32,10 +32,10 @@ PEOPLE = (
 
 @asynccontextmanager
 async def chat_service(config: Config, monkeypatch: pytest.MonkeyPatch, *,
-                       senders: Any = None, settings: SenderSettings | None = None
-                       ) -> AsyncIterator[str]:
+                       senders: Any = None, settings: SenderSettings | None = None,
+                       people: tuple[PersonConfig, ...] = PEOPLE) -> AsyncIterator[str]:
     """The real app with the test staff table and, where given, fake platform senders."""
-    app = build_app(replace(config, people=PEOPLE), chat_senders=senders,
+    app = build_app(replace(config, people=people), chat_senders=senders,
                     sender_settings=settings)
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()

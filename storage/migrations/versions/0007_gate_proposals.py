@@ -6,8 +6,8 @@ Create Date: 2026-11-25
 
 One row per proposal. ``state`` moves proposed -> confirmed -> executed, or proposed ->
 rejected | expired, only by a conditional UPDATE on the current state (storage/gates.py), so two
-simultaneous confirmations have one winner. ``(state, deadline)`` serves the expiry scan,
-``(kind, decided_at)`` the 90-day accuracy figure on the card.
+simultaneous confirmations have one winner. ``(state, deadline)`` finds open proposals (the
+expiry itself is a durable timer, migration 0009), ``(kind, decided_at)`` the 90-day accuracy.
 """
 
 from collections.abc import Sequence
