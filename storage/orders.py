@@ -33,8 +33,10 @@ lines_t = OrderLineRow.__table__  # type: ignore[attr-defined]
 events_t = OrderEventRow.__table__  # type: ignore[attr-defined]
 anomalies_t = AnomalyRow.__table__  # type: ignore[attr-defined]
 
+# ``priority`` is not part of the canonical order: the task layer raises it (storage/tasks.py)
 _UPDATE_COLUMNS = [c.name for c in orders_t.columns if c.name not in ("id", "channel",
-                                                                       "channel_order_id")]
+                                                                       "channel_order_id",
+                                                                       "priority")]
 _UPDATE = (
     update(orders_t)
     .where(orders_t.c.id == bindparam("b_id"))

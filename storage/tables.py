@@ -49,7 +49,8 @@ def _fk(target: str, *, nullable: bool = False, index: bool = True) -> Any:
 class OrderRow(SQLModel, table=True):
     __tablename__ = "orders"
     # channel_order_id leads: lookups by a typed order number use this index too.
-    __table_args__ = (UniqueConstraint("channel_order_id", "channel", name="uq_orders_identity"),)
+    __table_args__ = (UniqueConstraint("channel_order_id", "channel", name="uq_orders_identity"),
+                      Index("ix_orders_allocation_queue", "status", "priority", "created_at"))
 
     id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True))
     channel: str = Field(sa_column=Column(String(32), nullable=False))
@@ -76,6 +77,9 @@ class OrderRow(SQLModel, table=True):
     head_seq: int = Field(sa_column=Column(Integer, nullable=False))
     head_hash: str = Field(sa_column=Column(String(64), nullable=False))
     updated_at: datetime = _time()
+    # migration 0010: what the allocation queue orders by (higher first; 急单 raises it)
+    priority: int = Field(default=0, sa_column=Column(Integer, nullable=False,
+                                                      server_default="0"))
 
 
 class OrderLineRow(SQLModel, table=True):
@@ -135,6 +139,9 @@ class AnomalyRow(SQLModel, table=True):
 
 class TaskRow(SQLModel, table=True):
     __tablename__ = "tasks"
+    __table_args__ = (Index("ix_tasks_order_key_status", "order_key", "status"),
+                      Index("ix_tasks_requested_by_status", "requested_by", "status"),
+                      Index("ux_tasks_source_ref", "source_ref", unique=True))
 
     id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True))
     order_id: int | None = _fk("orders.id", nullable=True)
@@ -147,6 +154,19 @@ class TaskRow(SQLModel, table=True):
     source_text: str | None = Field(default=None, sa_column=Column(Text))
     data: dict[str, Any] = _json()
     created_at: datetime = _time()
+    # migration 0010: chat tasks (core.tasks): who asked, who claimed, the card, a version for
+    # compare-and-set, the message it came from (unique: a redelivery makes no second task)
+    order_key: str | None = Field(default=None, sa_column=Column(String(100)))
+    owner_role: str | None = Field(default=None, sa_column=Column(String(16)))
+    requested_by: str | None = Field(default=None, sa_column=Column(String(128)))
+    claimed_by: str | None = Field(default=None, sa_column=Column(String(128)))
+    card_id: str | None = Field(default=None, sa_column=Column(String(64)))
+    version: int = Field(default=1, sa_column=Column(Integer, nullable=False,
+                                                     server_default="1"))
+    source_ref: str | None = Field(default=None, sa_column=Column(String(200)))
+    updated_at: datetime | None = _time(nullable=True)
+    closed_at: datetime | None = _time(nullable=True)
+    closed_by: str | None = Field(default=None, sa_column=Column(String(128)))
 
 
 class OutboxRow(SQLModel, table=True):
