@@ -26,7 +26,8 @@ import aiohttp
 from aiohttp import web
 
 from bot.config import ShopConfig
-from bot.demo.generator import DemoOrder, OrderGenerator, Variant, advance
+from bot.demo.gates import run_demo_gates
+from bot.demo.generator import DemoOrder, OrderGenerator, Stage, Variant, advance
 from bot.demo.platforms import yuan
 from bot.demo.pushes import signed_push
 from bot.demo.settings import DemoConfig
@@ -141,6 +142,15 @@ class DemoFeeder:
         if 200 <= status < 300 and self._may_move_on(order, now):
             self._pending = [*self._pending[-(MAX_PENDING - 1):], order]
 
+    def paid_orders(self) -> list[DemoOrder]:
+        """Healthy orders pushed as paid that will move on later, newest first."""
+        return [o for o in reversed(self._pending) if o.stage is Stage.PAID]
+
+    def hold(self, order: DemoOrder) -> None:
+        """Never move ``order`` on (the demo proposes to cancel it: a seller does not ship an
+        order whose cancellation is pending, and a cancelled one stays cancelled)."""
+        self._pending = [o for o in self._pending if o.order_id != order.order_id]
+
     @staticmethod
     def _may_move_on(order: DemoOrder, now: datetime) -> bool:
         """Only healthy orders move on: an unhealthy one is held by its anomaly until a person
@@ -175,8 +185,15 @@ async def demo_ctx(app: web.Application) -> AsyncIterator[None]:
     """``cleanup_ctx``: run the feeder while the app runs, when ``app[DEMO]`` enables it."""
     demo, target = app.get(DEMO), app.get(DEMO_TARGET)
     feeder = DemoFeeder(demo, target) if demo and demo.enabled and target else None
-    if feeder is not None:
+    gates: asyncio.Task[None] | None = None
+    if feeder is not None and demo is not None:
         feeder.start()
+        gates = asyncio.create_task(run_demo_gates(app, feeder, demo.interval_s),
+                                    name="demo-gates")  # a gated cancel for the supervisor
     yield
     if feeder is not None:
         await feeder.stop()
+    if gates is not None:
+        gates.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await gates
