@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot import __version__
 from bot.anomaly_wiring import CLOCK, install_anomalies
 from bot.chat import CHAT, install_chat
+from bot.chat_cards import dead_letter_digests, digest_interval_s, worker_chat_ctx
 from bot.config import Config
 from bot.demo.feeder import DEMO, DEMO_TARGET, DemoTarget, demo_ctx, demo_shops
 from bot.demo.people import demo_people
@@ -139,6 +140,8 @@ async def _scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
     if isinstance(inbox, SqlInbox):
         scheduler.add_job(inbox.prune, "interval", hours=1, id="inbox-prune",
                           coalesce=True, max_instances=1)
+    scheduler.add_job(dead_letter_digests, "interval", seconds=digest_interval_s(config),
+                      args=[app], id="dead-letter-digests", coalesce=True, max_instances=1)
     async with contextlib.AsyncExitStack() as stack:
         locks: Locks = MemoryLocks()
         if config.inbox.backend == "redis":
@@ -213,7 +216,8 @@ def build_worker_app(config: Config) -> web.Application:
     processes added next to one ``orderbot run`` scale ingestion across cores and machines."""
     app = web.Application()
     app[CONFIG] = config
-    app.cleanup_ctx.extend([_database_ctx, _http_ctx, _inbox_ctx, _workers_ctx])
+    app.cleanup_ctx.extend([_database_ctx, _http_ctx, _inbox_ctx, worker_chat_ctx,
+                            _workers_ctx])  # workers announce cards too (run delivers them)
     install_anomalies(app, metrics=False)  # SLA timers fire in every process, once each
     install_gates(app)
     return app

@@ -19,13 +19,14 @@ from typing import Any
 from aiohttp import web
 
 from bot.anomaly_wiring import CLOCK, anomaly_settings, utcnow
+from bot.chat_cards import card_settings
 from bot.chat_senders import DingTalkSender, WeComSender
 from bot.dingtalk.api import DingTalkApi
 from bot.dingtalk.stream import stream_cleanup_ctx
 from bot.outbox_sender import OutboxSender, SenderSettings
 from bot.people_config import PersonConfig, build_directory
 from bot.webchat.hub import Hub, WebchatSender
-from bot.webchat.routes import WEBCHAT, Webchat
+from bot.webchat.routes import WEBCHAT, Webchat, close_sockets
 from bot.webchat.routes import routes as webchat_routes
 from bot.webhooks import INBOX
 from bot.wecom.api import WeComApi
@@ -59,6 +60,7 @@ def install_chat(app: web.Application, *, people: Sequence[PersonConfig] | None 
     chat_ctx.__name__ = "_chat_ctx"
     _insert_before_workers(app, chat_ctx)
     app.router.add_routes(webchat_routes())
+    app.on_shutdown.append(close_sockets)  # an open page must not hold up Ctrl-C
     _install_inbound(app)
 
 
@@ -117,7 +119,7 @@ async def _start(app: web.Application, stack: AsyncExitStack,
     connect_outbox(robot, sender)
     deps = ChatDeps(build_directory(entries), new_uow, platforms=_card_platforms(platform_senders),
                     queued=sender.wake, anomalies=anomaly_settings(config),
-                    gates=config.gating.policies())
+                    gates=config.gating.policies(), cards=card_settings(config))
     app[CHAT], app[OUTBOX_SENDER] = deps, sender
     app[WEBCHAT] = Webchat(hub, deps, app[INBOX])
     task = asyncio.create_task(sender.run(), name="outbox-sender")

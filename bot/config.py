@@ -27,6 +27,7 @@ from bot.people_config import PersonConfig
 from bot.routing_config import RoutingConfig, SubstituteConfig, TimersConfig
 from bot.tracking_config import TrackingConfig
 from bot.wecom.settings import WeComBotSettings, WeComSettings
+from core.audience import parse_audience
 
 ENV_PREFIX = "ORDERBOT_"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -111,6 +112,26 @@ class InboxConfig:
 
 
 @dataclass(frozen=True)
+class CardsConfig:
+    """Cards orderbot sends unasked (suspected duplicates always go to agents)."""
+
+    new_order: bool = False
+    new_order_to: str = "agent"
+    dead_letter_cards: int = 5
+    dead_letter_window_s: int = 600
+
+    def check(self) -> None:
+        try:
+            parse_audience(self.new_order_to)
+        except ValueError as error:
+            raise ConfigError(f"config: [cards] new_order_to: {error}") from None
+        _require(self.dead_letter_cards >= 0, "cards", "dead_letter_cards", ">= 0",
+                 self.dead_letter_cards)
+        _require(self.dead_letter_window_s >= 10, "cards", "dead_letter_window_s", ">= 10",
+                 self.dead_letter_window_s)
+
+
+@dataclass(frozen=True)
 class IntentConfig:
     """Chat message understanding (``core.intent``)."""
 
@@ -134,6 +155,7 @@ class Config:
     dingtalk: DingTalkSettings = field(default_factory=DingTalkSettings)
     wecom: WeComSettings = field(default_factory=WeComSettings)
     wecom_bot: WeComBotSettings = field(default_factory=WeComBotSettings)
+    cards: CardsConfig = field(default_factory=CardsConfig)
     routing: RoutingConfig = field(default_factory=RoutingConfig)
     timers: TimersConfig = field(default_factory=TimersConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)

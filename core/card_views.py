@@ -1,4 +1,5 @@
-"""The cards orderbot sends, as neutral ``Card`` values: order detail, dead letter, duplicate.
+"""The cards orderbot sends, as neutral ``Card`` values: order detail, dead letter (and the
+digest of a burst of them), suspected duplicate, new order.
 
 What a person reads on a phone: status in Chinese, amounts in yuan, Beijing time, and personal
 data masked (phones and street addresses never appear whole on a card; cards are forwarded).
@@ -11,10 +12,11 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from core.anomalies import Anomaly, AnomalyStatus
+from core.card_pacing import SourceCount
 from core.cards import CardKind, CardRecord, Verb
 from core.chat import Button, Card, format_payload
-from core.clock import shanghai_text
-from core.masking import mask_address, mask_phone
+from core.clock import SHANGHAI, shanghai_text
+from core.masking import mask_address, mask_phone, mask_text
 from core.money import fen_to_yuan
 from core.order import Order
 from core.people import Role
@@ -67,16 +69,57 @@ def _anomaly_rows(anomalies: Sequence[Anomaly]) -> list[str]:
 
 
 def dead_letter(card_id: str, letter_id: int, source: str, reason: str,
-                received_at: datetime) -> CardRecord:
-    """To ops: something could not be processed and waits for a fix and a replay."""
-    short = reason if len(reason) <= 200 else reason[:199] + "…"
+                received_at: datetime, *, more_later: datetime | None = None) -> CardRecord:
+    """To ops: something could not be processed and waits for a fix and a replay.
+    ``more_later``: this is the window's last card of its own; later ones are summed up then."""
+    body = _short(mask_text(reason), 200)
+    if more_later is not None:
+        body += (f"\n\n（本时段逐条通知已达上限，之后的死信将于 "
+                 f"{more_later.astimezone(SHANGHAI):%H:%M} 汇总为一张卡片）")
     card = Card(
-        card_id=card_id, title=f"死信 #{letter_id}", body=short,
+        card_id=card_id, title=f"死信 #{letter_id}", body=body,
         fields=(("来源", source), ("时间", shanghai_text(received_at))),
-        buttons=(Button("handled", format_payload(card_id, Verb.HANDLED), "已处理",
-                        role_required=Role.OPS.value),),
+        buttons=(_handled(card_id),),
     )
     return CardRecord(card, CardKind.DEAD_LETTER, str(letter_id))
+
+
+def dead_letter_digest(card_id: str, start: datetime, end: datetime, total: int, singles: int,
+                       sources: Sequence[SourceCount]) -> CardRecord:
+    """To ops, when a window that went over the limit closes: how many dead letters were
+    held back, from where, and the latest reason of each source."""
+    rows = [f"- {c.source} × {c.count}，最近 #{c.last_id}：{_short(mask_text(c.last_reason), 80)}"
+            for c in sources[:MAX_LINES]]
+    if len(sources) > MAX_LINES:
+        rows.append(f"- …… 共 {len(sources)} 个来源")
+    body = "\n".join([f"逐条通知 {singles} 条，其余 {total - singles} 条未逐条发送。按来源：",
+                      *rows, "", "查看：orderbot deadletter list；修复后：orderbot deadletter "
+                      "replay ID"])
+    window = f"{shanghai_text(start)}–{end.astimezone(SHANGHAI):%H:%M}"
+    card = Card(card_id=card_id, title=f"死信汇总：{total} 条", body=body,
+                fields=(("时段", window), ("共计", str(total))), buttons=(_handled(card_id),))
+    return CardRecord(card, CardKind.DEAD_LETTER, f"window:{start:%Y%m%dT%H%M%S}")
+
+
+def new_order(card_id: str, order: Order) -> CardRecord:
+    """A short notice that an order was stored (optional; see ``[cards] new_order``)."""
+    receiver = order.receiver
+    region = "".join(p for p in (receiver.province, receiver.city) if p) or "-"
+    card = Card(card_id=card_id, title=f"新订单 {order.key}",
+                body="\n".join(_line_rows(order)[:3]),
+                fields=(("渠道", order.channel), ("实付", f"¥{fen_to_yuan(order.paid_fen)}"),
+                        ("状态", label(order.status)), ("下单", shanghai_text(order.created_at)),
+                        ("收件地区", region)))
+    return CardRecord(card, CardKind.NEW_ORDER, order.key, order.key)
+
+
+def _handled(card_id: str) -> Button:
+    return Button("handled", format_payload(card_id, Verb.HANDLED), "已处理",
+                  role_required=Role.OPS.value)
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def suspected_duplicate(card_id: str, anomaly: Anomaly) -> CardRecord:

@@ -24,6 +24,7 @@ class CardKind(StrEnum):
     DEAD_LETTER = "dead_letter"
     SUSPECTED_DUPLICATE = "suspected_duplicate"
     GATE = "gate"  # a gated action for a supervisor to decide (core.gating, handlers/decide_gate)
+    NEW_ORDER = "new_order"  # a notice: no buttons
     ANOMALY = "anomaly"  # an A/B/C anomaly card (core.anomaly_cards); roles from routing
 
 

@@ -35,9 +35,13 @@ class ChannelDay:
                 "dead_lettered": self.dead_lettered, "late": self.late}
 
 
-def tally(result: BatchResult, failed_channels: Iterable[str], *, at: datetime) -> list[ChannelDay]:
+def tally(result: BatchResult, failed_channels: Iterable[str], *, at: datetime,
+          repeats: Iterable[str] = ()) -> list[ChannelDay]:
     """Counters for one processed batch; ``failed_channels`` names one channel per payload
-    that could not be parsed at all (it counts as received and dead-lettered)."""
+    that could not be parsed at all (it counts as received and dead-lettered). ``repeats``
+    names the channel of each of those dead letters (failed or rejected) that was already
+    kept from an earlier delivery of the same bytes: received again, so a duplicate, not a
+    second dead letter (received = stored + duplicates + dead_lettered still holds)."""
     day = at.astimezone(SHANGHAI).date()
     rows: dict[str, ChannelDay] = defaultdict(lambda: ChannelDay(day, ""))
 
@@ -64,4 +68,8 @@ def tally(result: BatchResult, failed_channels: Iterable[str], *, at: datetime) 
         entry = row(channel)
         entry.received += 1
         entry.dead_lettered += 1
+    for channel in repeats:
+        entry = row(channel)
+        entry.dead_lettered -= 1
+        entry.duplicates += 1
     return sorted(rows.values(), key=lambda r: r.channel)

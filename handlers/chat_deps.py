@@ -7,6 +7,8 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from core.audience import Audience
+from core.card_pacing import Pacing
 from core.chat import InboundMessage
 from core.gating import DEFAULT_POLICIES, GateKind, GatePolicy
 from core.outbox import Outgoing, text_message
@@ -24,6 +26,15 @@ def random_card_id(prefix: str) -> str:
 
 def _nothing() -> None:
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class CardSettings:
+    """Cards sent unasked (``[cards]`` in config): who gets a card per new order (None: no
+    such cards, the default) and how dead-letter cards to ops are paced."""
+
+    new_order: Audience | None = None
+    dead_letters: Pacing = field(default_factory=Pacing)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +57,7 @@ class ChatDeps:
     new_card_id: Callable[[str], str] = random_card_id
     queued: Callable[[], None] = field(default=_nothing)  # wakes the outbox sender
     gates: Mapping[GateKind, GatePolicy] = field(default_factory=lambda: DEFAULT_POLICIES)
+    cards: CardSettings = field(default_factory=CardSettings)
     anomalies: AnomalySettings = field(default_factory=lambda: AnomalySettings())
     # customers' questions ("我的快递到哪了"), answered on these platforms (bot/tracking.py)
     customer_desk: Callable[[InboundMessage, datetime], Awaitable[str]] | None = None

@@ -2,24 +2,30 @@
 
 Short by design: open a unit of work, load, one domain call (``core.batch.ingest_batch``),
 save, commit. In the same transaction: raw payloads are kept as snapshots, payloads that do not
-parse and orders the domain rejects go to dead letters with the reason (nothing is lost), and
-the per-channel counters move. A write race with another worker is retried with fresh state.
+parse and orders the domain rejects go to dead letters with the reason (nothing is lost; the
+same bytes redelivered are kept once and counted as a duplicate), and the per-channel counters
+move. With chat installed, the cards the batch causes (suspected duplicates, dead letters,
+optionally new orders) and their outbox rows are written in that transaction too. A write race
+with another worker is retried with fresh state.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from core.anomalies import Anomaly
 from core.batch import BatchResult, ingest_batch
 from core.counters import tally
 from core.errors import ConcurrencyError, TemporaryFailureError
 from core.ingest import Arrival
 from core.order import to_canonical
 from core.payloads import CANONICAL_JSON, RawPayload
+from handlers.announce import NewDeadLetter, announce_ingest
+from handlers.chat_deps import ChatDeps
 from handlers.ports import ChannelParser, UnitOfWork
 
 log = logging.getLogger("orderbot.ingest")
@@ -45,7 +51,8 @@ class IngestPayloads:
 
 
 async def ingest_payloads(
-    cmd: IngestPayloads, parser: ChannelParser, new_uow: Callable[[], UnitOfWork]
+    cmd: IngestPayloads, parser: ChannelParser, new_uow: Callable[[], UnitOfWork],
+    chat: ChatDeps | None = None,
 ) -> BatchResult:
     arrivals: list[Arrival] = []
     kept: list[RawPayload] = []
@@ -60,13 +67,18 @@ async def ingest_payloads(
             continue
         kept.append(payload)
         arrivals += [Arrival(order, payload.origin, payload.digest) for order in orders]
-    return await ingest_orders(IngestOrders(arrivals, cmd.received_at, kept, failures), new_uow)
+    return await ingest_orders(IngestOrders(arrivals, cmd.received_at, kept, failures), new_uow,
+                               chat)
 
 
-async def ingest_orders(cmd: IngestOrders, new_uow: Callable[[], UnitOfWork]) -> BatchResult:
+async def ingest_orders(cmd: IngestOrders, new_uow: Callable[[], UnitOfWork],
+                        chat: ChatDeps | None = None) -> BatchResult:
+    """Store the batch; with ``chat``, announce what it caused in the same transaction."""
     for attempt in range(1, ATTEMPTS + 1):
         try:
-            return await _store(cmd, new_uow())
+            if chat is None:
+                return await _store(cmd, new_uow())
+            return await _store_and_announce(cmd, chat)
         except ConcurrencyError as error:
             if attempt == ATTEMPTS:
                 raise
@@ -74,29 +86,72 @@ async def ingest_orders(cmd: IngestOrders, new_uow: Callable[[], UnitOfWork]) ->
     raise AssertionError("unreachable")
 
 
+@dataclass(frozen=True, slots=True)
+class _Written:
+    result: BatchResult
+    opened: list[Anomaly]  # as stored, with ids
+    letters: list[NewDeadLetter]  # first-time dead letters only
+
+
 async def _store(cmd: IngestOrders, uow: UnitOfWork) -> BatchResult:
-    at = cmd.received_at
     async with uow:
-        await uow.snapshots.keep(cmd.payloads, at=at)
-        orders = [arrival.order for arrival in cmd.arrivals]
-        stored = await uow.orders.load_many(order.key for order in orders)
-        candidates = await uow.orders.duplicate_candidates(
-            order for order in orders if order.key not in stored)  # only new ones can be twins
-        result = ingest_batch(cmd.arrivals, stored, at=at, candidates=candidates)
-        await uow.orders.save_batch(result.outcomes, at=at)
-        await _dead_letter(uow, cmd, result)
-        await uow.counters.add(tally(result, [p.channel for p, _ in cmd.failures], at=at))
+        written = await _write(cmd, uow)
         await uow.commit()
-    return result
+    return written.result
 
 
-async def _dead_letter(uow: UnitOfWork, cmd: IngestOrders, result: BatchResult) -> None:
+async def _store_and_announce(cmd: IngestOrders, chat: ChatDeps) -> BatchResult:
+    async with chat.new_uow() as uow:
+        written = await _write(cmd, uow)
+        created = [o.order for o in written.result.outcomes if o.created] \
+            if chat.cards.new_order is not None else []
+        told = await announce_ingest(uow, opened=written.opened, letters=written.letters,
+                                     created=created, deps=chat, now=cmd.received_at)
+        await uow.commit()
+    if told:
+        chat.queued()
+    return written.result
+
+
+async def _write(cmd: IngestOrders, uow: UnitOfWork) -> _Written:
+    at = cmd.received_at
+    await uow.snapshots.keep(cmd.payloads, at=at)
+    orders = [arrival.order for arrival in cmd.arrivals]
+    stored = await uow.orders.load_many(order.key for order in orders)
+    candidates = await uow.orders.duplicate_candidates(
+        order for order in orders if order.key not in stored)  # only new ones can be twins
+    result = ingest_batch(cmd.arrivals, stored, at=at, candidates=candidates)
+    opened = await uow.orders.save_batch(result.outcomes, at=at)
+    letters, repeats = await _dead_letter(uow, cmd, result)
+    await uow.counters.add(tally(result, [p.channel for p, _ in cmd.failures], at=at,
+                                 repeats=repeats))
+    return _Written(result, opened, letters)
+
+
+async def _dead_letter(uow: UnitOfWork, cmd: IngestOrders, result: BatchResult
+                       ) -> tuple[list[NewDeadLetter], list[str]]:
+    """Keep what failed; returns the letters stored for the first time, and the channel of
+    each one that was already kept (a redelivery: counted as a duplicate, not announced)."""
+    at = cmd.received_at
+    letters: list[NewDeadLetter] = []
+    repeats: list[str] = []
+
+    async def keep(channel: str, source: str, reason: str, raw: bytes, content_type: str | None,
+                   meta: Mapping[str, object] | None) -> None:
+        letter_id = await uow.dead_letters.add(source=source, reason=reason, raw=raw,
+                                               received_at=at, content_type=content_type,
+                                               meta=meta)
+        if letter_id is None:
+            repeats.append(channel)
+        else:
+            letters.append(NewDeadLetter(letter_id, source, reason, at))
+
     for payload, reason in cmd.failures:
-        await uow.dead_letters.add(source=payload.origin, reason=reason, raw=payload.body,
-                                   received_at=cmd.received_at,
-                                   content_type=payload.content_type, meta=payload.meta())
+        await keep(payload.channel, payload.origin, reason, payload.body, payload.content_type,
+                   payload.meta())
     for rejected in result.rejected:
-        raw = json.dumps(to_canonical(rejected.arrival.order), ensure_ascii=False).encode()
-        await uow.dead_letters.add(source=rejected.arrival.source, reason=rejected.reason,
-                                   raw=raw, received_at=cmd.received_at,
-                                   content_type=CANONICAL_JSON)
+        order = rejected.arrival.order
+        raw = json.dumps(to_canonical(order), ensure_ascii=False).encode()
+        await keep(order.channel, rejected.arrival.source, rejected.reason, raw,
+                   CANONICAL_JSON, None)
+    return letters, repeats

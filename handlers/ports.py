@@ -10,6 +10,7 @@ from typing import Protocol
 
 from core.anomalies import Anomaly, Resolution
 from core.batch import BatchOutcome
+from core.card_pacing import SourceCount
 from core.cards import CardKind, CardRecord
 from core.counters import ChannelDay
 from core.events import OrderEvent
@@ -68,7 +69,10 @@ class OrderRepository(Protocol):
 
     async def get(self, key: str) -> StoredOrder | None: ...
 
-    async def save_batch(self, outcomes: Sequence[BatchOutcome], *, at: datetime) -> None: ...
+    async def save_batch(self, outcomes: Sequence[BatchOutcome], *, at: datetime
+                         ) -> list[Anomaly]:
+        """Write the batch; the anomalies it opened, as stored (with their ids)."""
+        ...
 
     async def duplicate_candidates(self, orders: Iterable[Order]) -> list[Order]: ...
 
@@ -85,7 +89,12 @@ class DeadLetters(Protocol):
     async def add(
         self, *, source: str, reason: str, raw: bytes, received_at: datetime,
         content_type: str | None = None, meta: Mapping[str, object] | None = None,
-    ) -> int: ...
+    ) -> int | None:
+        """The new letter's id; None when these bytes from this source are already kept (a
+        redelivery): the caller counts it as a duplicate and announces nothing."""
+        ...
+
+    async def by_source(self, *, since: datetime, until: datetime) -> list[SourceCount]: ...
 
 
 class Snapshots(Protocol):
@@ -255,6 +264,23 @@ class PromptRepository(Protocol):
                   ) -> Prompt | None: ...
 
 
+class CardWindows(Protocol):
+    """Cards of one kind counted per pacing window, shared by every process
+    (``core.card_pacing``)."""
+
+    async def hit(self, kind: str, window_start: datetime, n: int) -> int:
+        """Count ``n`` more; the window's count afterwards (atomic)."""
+        ...
+
+    async def over_limit(self, kind: str, *, limit: int, started_before: datetime
+                         ) -> list[tuple[datetime, int]]: ...
+
+    async def mark_digested(self, kind: str, window_start: datetime, *, at: datetime
+                            ) -> bool: ...
+
+    async def prune(self, *, before: datetime) -> None: ...
+
+
 class GateRepository(Protocol):
     """Gated-action proposals (``core.gating``)."""
 
@@ -276,6 +302,9 @@ class ChatUnitOfWork(UnitOfWork, Protocol):
 
     @property
     def gates(self) -> GateRepository: ...
+
+    @property
+    def card_windows(self) -> CardWindows: ...
 
     @property
     def outbox(self) -> OutboxRepository: ...

@@ -19,7 +19,7 @@ from core.chat import card_action_from_json, inbound_from_json
 from core.counters import ChannelDay, tally
 from core.inbox import Envelope
 from core.payloads import RawPayload, from_envelope
-from handlers.announce import announce_dead_letter
+from handlers.announce import NewDeadLetter, announce_dead_letters
 from handlers.chat_deps import ChatDeps
 from handlers.click_card import click_card
 from handlers.ingest_order import IngestPayloads, ingest_payloads
@@ -54,7 +54,8 @@ async def process_batch(envelopes: Sequence[Envelope], deps: InboxDeps, *, now: 
         except ValueError as error:
             await dead_letter(envelope, str(error), deps, now=now)
     if payloads:
-        await ingest_payloads(IngestPayloads(payloads, now), deps.parser, deps.new_uow)
+        await ingest_payloads(IngestPayloads(payloads, now), deps.parser, deps.new_uow,
+                              deps.chat)
 
 
 async def _chat(envelope: Envelope, deps: InboxDeps, chat: ChatDeps, now: datetime) -> None:
@@ -74,7 +75,8 @@ async def _chat(envelope: Envelope, deps: InboxDeps, chat: ChatDeps, now: dateti
 
 async def dead_letter(envelope: Envelope, reason: str, deps: InboxDeps, *, now: datetime) -> None:
     """Keep the whole envelope with the reason (poison messages, unknown kinds); with chat
-    installed, ops get a card about it in the same transaction."""
+    installed, ops get a card about it (paced) in the same transaction. The same envelope
+    dead-lettered again (a reclaim after a slow batch) is kept, counted and announced once."""
     raw = json.dumps({"kind": envelope.kind, "dedup_key": envelope.dedup_key,
                       "payload": dict(envelope.payload)}, ensure_ascii=False).encode()
     source = f"inbox:{envelope.kind}"
@@ -82,25 +84,29 @@ async def dead_letter(envelope: Envelope, reason: str, deps: InboxDeps, *, now: 
     chat = deps.chat
     if chat is None:
         async with deps.new_uow() as uow:
-            await uow.dead_letters.add(source=source, reason=reason, raw=raw, received_at=now,
-                                       content_type="application/json", meta=meta)
-            await uow.counters.add(_failed_payload(envelope, now))
+            letter_id = await uow.dead_letters.add(source=source, reason=reason, raw=raw,
+                                                   received_at=now,
+                                                   content_type="application/json", meta=meta)
+            await uow.counters.add(_failed_payload(envelope, now, repeat=letter_id is None))
             await uow.commit()
         return
     async with chat.new_uow() as chat_uow:
         letter_id = await chat_uow.dead_letters.add(
             source=source, reason=reason, raw=raw, received_at=now,
             content_type="application/json", meta=meta)
-        await announce_dead_letter(chat_uow, letter_id, source, reason, chat, now=now)
-        await chat_uow.counters.add(_failed_payload(envelope, now))
+        told = letter_id is not None and await announce_dead_letters(
+            chat_uow, [NewDeadLetter(letter_id, source, reason, now)], chat, now=now)
+        await chat_uow.counters.add(_failed_payload(envelope, now, repeat=letter_id is None))
         await chat_uow.commit()
-    chat.queued()
+    if told:
+        chat.queued()
 
 
-def _failed_payload(envelope: Envelope, now: datetime) -> list[ChannelDay]:
-    """A channel payload given up on still counts: received and dead-lettered, so the daily
-    counters keep adding up (received = stored + duplicates + dead-lettered)."""
+def _failed_payload(envelope: Envelope, now: datetime, *, repeat: bool) -> list[ChannelDay]:
+    """A channel payload given up on still counts: received and dead-lettered (or, when the
+    same envelope was already dead-lettered, a duplicate), so the daily counters keep adding
+    up (received = stored + duplicates + dead-lettered)."""
     channel = envelope.payload.get("channel") if envelope.kind == CHANNEL_PAYLOAD else None
     if not isinstance(channel, str):
         return []
-    return tally(BatchResult((), (), ()), [channel], at=now)
+    return tally(BatchResult((), (), ()), [channel], at=now, repeats=[channel] if repeat else [])

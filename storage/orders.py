@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -104,8 +105,10 @@ class SqlOrderRepository:
         """Database id of an order loaded or saved through this repository."""
         return self._ids[key]
 
-    async def save_batch(self, outcomes: Sequence[BatchOutcome], *, at: datetime) -> None:
-        """Write what ``core.batch.ingest_batch`` decided: rows, lines, events, anomalies."""
+    async def save_batch(self, outcomes: Sequence[BatchOutcome], *, at: datetime
+                         ) -> list[Anomaly]:
+        """Write what ``core.batch.ingest_batch`` decided: rows, lines, events, anomalies.
+        Returns the anomalies as stored, with their ids (cards about them name the id)."""
         created = [o for o in outcomes if o.created]
         changed = [o for o in outcomes if not o.created]
         await self._insert_orders(created, at)
@@ -113,8 +116,8 @@ class SqlOrderRepository:
         await self._replace_lines(created, changed)
         rows = [event_values(self._ids[o.key], e) for o in outcomes for e in o.events]
         await bulk_insert(self._session, events_t, rows)
-        for anomaly in (a for o in outcomes for a in o.anomalies):
-            await self.add_anomaly(anomaly)
+        return [replace(anomaly, id=await self.add_anomaly(anomaly))
+                for anomaly in (a for o in outcomes for a in o.anomalies)]
 
     async def duplicate_candidates(self, orders: Iterable[Order]) -> list[Order]:
         """Stored orders sharing a duplicate-key bucket with any of ``orders`` (candidates

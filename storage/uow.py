@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.errors import ConcurrencyError
 from storage.anomalies import SqlAnomalies
+from storage.card_windows import SqlCardWindows
 from storage.cards import SqlCards
 from storage.counters import SqlCounters
 from storage.customers import SqlCustomers
@@ -39,6 +40,7 @@ class SqlUnitOfWork:
     timers: SqlTimers
     prompts: SqlPrompts
     gates: SqlGates
+    card_windows: SqlCardWindows
     parcels: SqlParcels
     customers: SqlCustomers
 
@@ -59,6 +61,7 @@ class SqlUnitOfWork:
         self.timers = SqlTimers(self._session)
         self.prompts = SqlPrompts(self._session)
         self.gates = SqlGates(self._session)
+        self.card_windows = SqlCardWindows(self._session)
         self.parcels = SqlParcels(self._session)
         self.customers = SqlCustomers(self._session)
         return self

@@ -13,11 +13,11 @@ import asyncio
 import json
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from bot.model import CardAction, InboundMessage, card_action_envelope, inbound_envelope
 from bot.webchat.hub import Hub, event_of
@@ -37,6 +37,7 @@ class Webchat:
     hub: Hub
     deps: ChatDeps
     inbox: Inbox
+    sockets: set[web.WebSocketResponse] = field(default_factory=set)  # open live pages
 
     @property
     def directory(self) -> Directory:
@@ -137,14 +138,32 @@ async def live(request: web.Request) -> web.WebSocketResponse:
     await ws.prepare(request)
     queue = chat.hub.subscribe(who)
     pump = asyncio.create_task(_pump(queue, ws))
+    chat.sockets.add(ws)
     try:
         async for message in ws:  # the page only listens; this notices it going away
             if message.type == WSMsgType.ERROR:
                 break
     finally:
+        chat.sockets.discard(ws)
         pump.cancel()
         chat.hub.unsubscribe(who, queue)
     return ws
+
+
+async def close_sockets(app: web.Application) -> None:
+    """``on_shutdown``: close every live page's socket (1001 Going Away; the page reconnects
+    when the service is back). aiohttp waits for running handlers before the cleanup
+    contexts, up to ``server.shutdown_timeout_s``, and a live socket's handler only returns
+    when its socket closes; so without this an open tab held every Ctrl-C that long (aiohttp
+    documentation, "Graceful shutdown": close websockets in an ``on_shutdown`` handler)."""
+    chat = app.get(WEBCHAT)
+    if chat is None:
+        return
+    sockets = list(chat.sockets)
+    await asyncio.gather(*(ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+                           for ws in sockets), return_exceptions=True)
+    if sockets:
+        log.info("closed %d web chat socket(s) for shutdown", len(sockets))
 
 
 async def _pump(queue: asyncio.Queue[dict[str, Any]], ws: web.WebSocketResponse) -> None:

@@ -1,0 +1,211 @@
+"""Cards ingestion sends, through the real service (real webhooks, inbox, workers, outbox
+sender, web chat pages on live websockets), on the embedded and the production stack.
+
+Transcripts:
+- 有赞 and 淘宝 push orders of the same buyer and goods 10-60 s apart: exactly one
+  suspected-duplicate card reaches the agents; the platforms push the same orders again
+  (identical retries and re-signed repeats): no second card.
+- With ``[cards] new_order`` on, the warehouse gets one card per newly stored order, none for
+  an update of it; with it off (the default), nobody gets one.
+- A burst of bad payloads: ops get a few cards one by one, the last saying the rest will be
+  summed up, then one digest per window; every dead letter is accounted for, once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import aiohttp
+import pytest
+
+from bot.config import CardsConfig, Config, DatabaseConfig, InboxConfig, ShopConfig
+from bot.demo import DemoConfig
+from bot.demo.feeder import demo_shops
+from bot.demo.generator import DemoOrder, OrderGenerator, Variant, advance
+from bot.demo.pushes import signed_push
+from tests.e2e.chat_store import scalar
+from tests.e2e.chat_support import Page, chat_service
+from tests.e2e.pushes import youzan_order
+from tests.fakes.channels import youzan as fake_youzan
+
+SHOPS = {shop.channel: shop for shop in demo_shops(DemoConfig(enabled=True))}
+BROKEN = ShopConfig(channel="youzan", shop_id="yzb", webhook_secret="cid:secret")
+AGENTS_ON_WEBCHAT = 2  # 张三 (agent), 李四 (supervisor + agent)
+
+
+@dataclass
+class Service:
+    base: str
+    db_url: str
+    session: aiohttp.ClientSession
+
+    async def push(self, order: DemoOrder, now: datetime | None = None) -> int:
+        """The order as its platform pushes it, signed for the demo shop."""
+        shop = SHOPS[order.channel]
+        signed = signed_push(order, shop, now or datetime.now(UTC))
+        url = f"{self.base}/webhooks/{order.channel}/{shop.shop_id}"
+        async with self.session.post(url, data=signed.body, headers=dict(signed.headers),
+                                     params=dict(signed.query)) as response:
+            return response.status
+
+    async def count(self, sql: str, **params: object) -> int:
+        return await scalar(self.db_url, sql, **params)
+
+    async def until(self, sql: str, expected: int, within: float = 20) -> int:
+        deadline = asyncio.get_running_loop().time() + within
+        while True:
+            value = await self.count(sql)
+            if value >= expected or asyncio.get_running_loop().time() > deadline:
+                return value
+            await asyncio.sleep(0.1)
+
+
+@pytest.fixture(params=["embedded", "production"])
+def stack(request: pytest.FixtureRequest) -> Config:
+    """Embedded: SQLite + SQL inbox. Production: PostgreSQL + Redis Streams."""
+    production = request.param == "production"
+    db_url = str(request.getfixturevalue("pg_url" if production else "sqlite_url"))
+    inbox = InboxConfig(backend="redis" if production else "sql",
+                        stream_prefix=f"test-{uuid.uuid4().hex[:8]}", reclaim_idle_s=5.0)
+    return Config(database=DatabaseConfig(url=db_url), inbox=inbox,
+                  shops=(*SHOPS.values(), BROKEN))
+
+
+@pytest.fixture
+async def fresh(stack: Config) -> Config:
+    """The shared PostgreSQL test database emptied (SQLite files are fresh per test)."""
+    from tests.conftest import fresh_engine
+
+    engine = await fresh_engine(stack.database.url)
+    await engine.dispose()
+    return stack
+
+
+@pytest.fixture
+def cards() -> CardsConfig:
+    return CardsConfig()
+
+
+@pytest.fixture
+async def service(fresh: Config, cards: CardsConfig, monkeypatch: pytest.MonkeyPatch
+                  ) -> AsyncIterator[Service]:
+    async with chat_service(replace(fresh, cards=cards), monkeypatch) as base:
+        async with aiohttp.ClientSession() as session:
+            yield Service(base, fresh.database.url, session)
+
+
+def twins(seed: int = 11) -> tuple[DemoOrder, DemoOrder]:
+    """A 有赞 order and, 10-60 s later, the same buyer's same goods on 淘宝."""
+    generator = OrderGenerator(random.Random(seed))
+    now = datetime.now(UTC)
+    original = generator.order("youzan", now)
+    return original, generator.order("taobao", now, Variant.DUPLICATE)
+
+
+CARDS_OF = "SELECT count(*) FROM cards WHERE kind = '{}'"
+ROWS_OF = ("SELECT count(*) FROM outbox o JOIN cards c ON c.card_id = o.card_id "
+           "WHERE c.kind = '{}'")
+
+
+async def test_one_duplicate_card_reaches_the_agents_once(service: Service) -> None:
+    original, twin = twins()
+    agent = await Page(service.session, service.base, "zhangsan").open()
+    supervisor = await Page(service.session, service.base, "lisi").open()
+    assert await service.push(original) == 200
+    assert await service.push(twin) == 200
+    card = (await agent.next_of("card"))["payload"]["card"]
+    assert card["title"] == "疑似重复订单"
+    fields = dict(card["fields"])
+    # the one a worker stored second is held (with two workers, either may be)
+    assert {fields["订单"], fields["疑似重复"]} == {f"youzan:{original.order_id}",
+                                               f"taobao:{twin.order_id}"}
+    assert (await supervisor.next_of("card"))["payload"]["card"]["card_id"] == card["card_id"]
+
+    for order in (original, twin):  # the platforms retry, byte for byte
+        assert await service.push(order) in (200, 202)
+    later = datetime.now(UTC) + timedelta(seconds=5)
+    for order in (original, twin):  # and push again later (re-signed; 有赞's body changes)
+        assert await service.push(order, later) == 200
+    assert await service.until("SELECT count(*) FROM snapshots", 3) == 3  # processed
+    with pytest.raises(TimeoutError):
+        await agent.next_of("card", within=3)
+    assert await service.count(CARDS_OF.format("suspected_duplicate")) == 1
+    assert await service.count(ROWS_OF.format("suspected_duplicate")) == AGENTS_ON_WEBCHAT
+    assert await service.count(
+        "SELECT count(*) FROM anomalies WHERE code = 'SUSPECTED_DUPLICATE'") == 1
+
+
+@pytest.mark.parametrize("cards", [CardsConfig(new_order=True, new_order_to="warehouse")])
+async def test_new_order_cards_when_switched_on(service: Service) -> None:
+    warehouse = await Page(service.session, service.base, "wangwu").open()
+    order, _ = twins(seed=5)
+    assert await service.push(order) == 200
+    card = (await warehouse.next_of("card"))["payload"]["card"]
+    assert card["title"] == f"新订单 youzan:{order.order_id}" and not card["buttons"]
+    assert dict(card["fields"])["渠道"] == "youzan"
+    shipped = advance(order, datetime.now(UTC))
+    while shipped is not None and shipped.stage.value != "shipped":
+        shipped = advance(shipped, datetime.now(UTC))
+    assert shipped is not None
+    assert await service.push(shipped) == 200  # an update of the stored order
+    assert await service.until("SELECT count(*) FROM order_events WHERE kind = "
+                               "'state_changed'", 1)
+    with pytest.raises(TimeoutError):
+        await warehouse.next_of("card", within=2)
+    assert await service.count(CARDS_OF.format("new_order")) == 1
+
+
+async def test_no_new_order_cards_by_default(service: Service) -> None:
+    warehouse = await Page(service.session, service.base, "wangwu").open()
+    agent = await Page(service.session, service.base, "zhangsan").open()
+    order, _ = twins(seed=5)
+    assert await service.push(order) == 200
+    assert await service.until("SELECT count(*) FROM orders", 1) == 1
+    for page in (warehouse, agent):
+        with pytest.raises(TimeoutError):
+            await page.next_of("card", within=1.5)
+    assert await service.count("SELECT count(*) FROM cards") == 0
+
+
+BURST = 40
+
+
+@pytest.mark.parametrize("cards", [CardsConfig(dead_letter_cards=3, dead_letter_window_s=10)])
+async def test_a_burst_of_dead_letters_is_paced_for_ops(service: Service) -> None:
+    ops = await Page(service.session, service.base, "zhaoliu").open()
+    for n in range(BURST):  # verified pushes in a shape the adapter refuses
+        broken = youzan_order(f"E9{n:03d}", status="TELEPORTED")
+        assert await fake_youzan.push(f"{service.base}/webhooks/youzan/yzb", broken,
+                                      client_id="cid", client_secret="secret") == 200
+    assert await service.until("SELECT count(*) FROM dead_letters", BURST) == BURST
+    singles, digests = await _ops_cards(ops, BURST)
+    windows = len(digests) or 1
+    assert 1 <= len(singles) <= 3 * (windows + 1)  # the burst may straddle a window edge
+    assert any("汇总为一张卡片" in card["body"] for card in singles)
+    held = sum(int(dict(card["fields"])["共计"]) for card in digests) - 3 * len(digests)
+    assert len(singles) + held == BURST  # every dead letter: a card of its own or counted
+    assert all("webhook:youzan × " in card["body"] for card in digests)
+    assert await service.count("SELECT sum(dead_lettered) FROM channel_counters") == BURST
+
+
+async def _ops_cards(ops: Page, letters: int) -> tuple[list[dict[str, Any]],
+                                                       list[dict[str, Any]]]:
+    """Ops' cards until every dead letter is accounted for (the window closes within 10 s
+    and the digest job looks every second)."""
+    singles: list[dict[str, Any]] = []
+    digests: list[dict[str, Any]] = []
+    while True:
+        card = (await ops.next_of("card", within=25))["payload"]["card"]
+        if card["title"].startswith("死信汇总"):
+            digests.append(card)
+        else:
+            singles.append(card)
+        held = sum(int(dict(c["fields"])["共计"]) for c in digests) - 3 * len(digests)
+        if len(singles) + held >= letters:
+            return singles, digests
