@@ -1,4 +1,5 @@
-"""Gated actions typed in chat: "申请取消 1234 客户不要了" -> (cancel, "1234", "客户不要了").
+"""Gated actions typed in chat: "申请取消 1234 客户不要了" -> (cancel, "1234", "客户不要了");
+"申请解冻 1234 生产已确认" proposes to release the order's freeze (its open C-class anomaly).
 
 An agent proposes; nothing runs until a supervisor confirms on the card (``core.gating``).
 Only an explicit command word at the start counts, so an ordinary sentence that happens to
@@ -14,7 +15,8 @@ from core.gating import GateKind
 from core.lookup import order_ref
 
 _MENTION = re.compile(r"@\S+")
-COMMANDS: dict[str, GateKind] = {"申请取消": GateKind.CANCEL, "建议取消": GateKind.CANCEL}
+COMMANDS: dict[str, GateKind] = {"申请取消": GateKind.CANCEL, "建议取消": GateKind.CANCEL,
+                                 "申请解冻": GateKind.RELEASE}
 
 
 @dataclass(frozen=True, slots=True)

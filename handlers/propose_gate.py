@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from core.anomalies import AnomalyClass
 from core.chat import InboundMessage
 from core.clock import shanghai_text
 from core.gate_commands import GateCommand
@@ -119,7 +120,8 @@ async def propose_from_chat(message: InboundMessage, person: Person, command: Ga
             if len(keys) != 1:
                 raise GateInputError(f"order ref {ref!r} matched {len(keys)}",
                                      _not_one(ref, keys))
-            request = GateRequest(command.kind, command.reason, order_key=keys[0])
+            request = GateRequest(command.kind, command.reason, order_key=keys[0],
+                                  params=await _params(uow, command.kind, keys[0]))
             proposal = await open_gate(uow, request, person, deps, now=now)
             text = (f"已提交「{proposal.label}」提议 #{proposal.id}（订单 {proposal.order_key}），"
                     f"等待主管确认，截止 {shanghai_text(proposal.deadline)}。")
@@ -129,6 +131,18 @@ async def propose_from_chat(message: InboundMessage, person: Person, command: Ga
         await uow.outbox.add([text_message(*where, text)], at=now)
         await uow.commit()
     deps.queued()
+
+
+async def _params(uow: ChatUnitOfWork, kind: GateKind, key: str) -> dict[str, Any]:
+    """What a typed command leaves implicit: a release names the freeze holding the order."""
+    if kind is not GateKind.RELEASE:
+        return {}
+    frozen = [a for a in await uow.anomalies.for_order(key)
+              if a.holds_order and a.klass is AnomalyClass.C and a.id is not None]
+    if not frozen:
+        raise GateInputError(f"{key} is not frozen",
+                             f"订单 {key} 没有被冻结（无未解决的 C 类异常）。")
+    return {"anomaly_id": frozen[0].id}
 
 
 def _not_one(ref: str, keys: Iterable[str]) -> str:

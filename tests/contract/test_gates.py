@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.anomalies import AnomalyCode, open_anomaly
+from core.chat import InboundMessage
 from core.gating import GateInputError, GateKind, GateState, Verdict, decide, finish, propose
 from core.people import Role
 from core.states import OrderState
@@ -26,6 +27,7 @@ from handlers.click_card import click_card
 from handlers.expire_gates import expire_gate
 from handlers.ports import ChatUnitOfWork
 from handlers.propose_gate import GateRequest, propose_gate
+from handlers.receive_text import receive_text
 from handlers.timers import TimerRegistry, fire_timers
 from tests.contract.gate_support import (
     AGENT,
@@ -45,6 +47,7 @@ from tests.contract.gate_support import (
 from tests.factories import T0, make_order
 
 ORDER = make_order(11)
+OTHER = make_order(12)
 MINUTE = timedelta(minutes=1)
 
 
@@ -276,3 +279,28 @@ async def test_merge_cancels_the_duplicate_and_closes_its_anomaly(new_uow: UowFa
     assert await events(engine, ORDER.key, "merged_from", duplicate=twin.key) == 1
     assert await count(engine, "SELECT count(*) FROM anomalies WHERE order_key = :k AND "
                                "status = 'open'", k=twin.key) == 0
+
+
+async def test_typed_release_names_the_freeze(new_uow: UowFactory, engine: AsyncEngine) -> None:
+    """"申请解冻 <id> <reason>" by an agent: the proposal names the open C anomaly; a supervisor's
+    confirmation releases the order; an order that is not frozen is refused politely."""
+    deps = chat_deps(new_uow)
+    await ingest(new_uow, ORDER, OTHER)
+    async with new_uow() as uow:
+        await uow.orders.load_many([ORDER.key])
+        freeze = await uow.orders.add_anomaly(open_anomaly(
+            ORDER.key, AnomalyCode.PRESALE_BALANCE_STUCK, at=T0, reason="尾款未付"))
+        await uow.commit()
+    for order in (OTHER, ORDER):
+        message = InboundMessage("webchat", f"m-{order.channel_order_id}", AGENT.id, AGENT.name,
+                                 AGENT.id, False, f"申请解冻 {order.channel_order_id} 尾款已补",
+                                 False, T0)
+        await receive_text(message, deps, now=T0)
+    refused, filed = await texts_to(engine, AGENT)
+    assert "没有被冻结" in refused and filed.startswith("已提交「解冻订单」提议")
+    async with new_uow() as uow:
+        proposal = await uow.gates.open_for(GateKind.RELEASE, ORDER.key)
+    assert proposal is not None and proposal.params == {"anomaly_id": freeze}
+    await click_card(tap(proposal, BOSS, at=T0 + MINUTE), deps, now=T0 + MINUTE)
+    async with new_uow() as uow:
+        assert (await uow.orders.get(ORDER.key)).holds == ()  # type: ignore[union-attr]

@@ -182,3 +182,9 @@ def test_chat_commands(text: str, expected: tuple[str, str]) -> None:
 def test_ordinary_sentences_are_not_commands() -> None:
     assert parse_gate_command("客户说想取消 1234") is None
     assert parse_gate_command("查单 1234") is None
+
+
+def test_release_command() -> None:
+    command = parse_gate_command("申请解冻 jd:88001 生产已确认可以做")
+    assert command is not None and command.kind is GateKind.RELEASE
+    assert (command.ref, command.reason) == ("jd:88001", "生产已确认可以做")
