@@ -71,10 +71,7 @@ async def fire_timers(timers: Sequence[Timer], registry: TimerRegistry,
 async def _fire(timers: Sequence[Timer], registry: TimerRegistry,
                 new_uow: Callable[[], ChatUnitOfWork], now: datetime) -> None:
     async with new_uow() as uow:
-        for claimed in timers:
-            timer = await uow.timers.take(claimed.key, now=now)
-            if timer is None:
-                continue
+        for timer in await uow.timers.take_many([t.key for t in timers], now=now):
             handler = registry.get(timer.kind)
             if handler is None:
                 await _dead_letter(uow, timer, f"no handler for timer kind {timer.kind!r}", now)

@@ -26,9 +26,10 @@ from storage.timer_tables import TimerRow
 timers_t = TimerRow.__table__  # type: ignore[attr-defined]
 
 
-def _upsert(dialect: str, rows: list[dict[str, Any]]) -> Any:
+def _upsert(dialect: str) -> Any:
+    """One row's upsert; executed with a list of rows (the driver batches them)."""
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(timers_t).values(rows)
+    statement = insert(timers_t)
     return statement.on_conflict_do_update(
         index_elements=[timers_t.c.key],
         set_={"kind": statement.excluded.kind, "ref": statement.excluded.ref,
@@ -56,8 +57,8 @@ class SqlTimers:
         """Create, or move to a new deadline (same key): one timer per key."""
         if timers:
             dialect = self._session.bind.dialect.name
-            await self._session.execute(_upsert(dialect, [_row(t, at) for t in timers]))
-            self.added += timers
+            await self._session.execute(_upsert(dialect), [_row(t, at) for t in timers])
+        self.added += timers
 
     async def cancel(self, keys: Sequence[str]) -> None:
         if keys:
@@ -71,6 +72,16 @@ class SqlTimers:
             .returning(timers_t.c.key, timers_t.c.kind, timers_t.c.ref, timers_t.c.due_at))
         row = result.first()
         return None if row is None else _timer(row)
+
+    async def take_many(self, keys: Sequence[str], *, now: datetime) -> list[Timer]:
+        """``take`` for a batch in one statement (what a worker firing a batch uses)."""
+        if not keys:
+            return []
+        result = await self._session.execute(
+            delete(timers_t).where(timers_t.c.key.in_(list(keys)), timers_t.c.due_at <= now)
+            .returning(timers_t.c.key, timers_t.c.kind, timers_t.c.ref, timers_t.c.due_at))
+        taken = {row.key: _timer(row) for row in result.all()}
+        return [taken[key] for key in keys if key in taken]
 
     async def failed(self, key: str) -> int:
         """Count a handler error on a timer; returns the failures so far (0: no such timer)."""
