@@ -143,13 +143,16 @@ class DemoFeeder:
             self._pending = [*self._pending[-(MAX_PENDING - 1):], order]
 
     def paid_orders(self) -> list[DemoOrder]:
-        """Healthy orders pushed as paid that will move on later, newest first."""
-        return [o for o in reversed(self._pending) if o.stage is Stage.PAID]
+        """Healthy orders pushed as paid that will move on later, oldest (surely stored) first."""
+        return [o for o in self._pending if o.stage is Stage.PAID]
 
-    def hold(self, order: DemoOrder) -> None:
+    def hold(self, order: DemoOrder) -> bool:
         """Never move ``order`` on (the demo proposes to cancel it: a seller does not ship an
-        order whose cancellation is pending, and a cancelled one stays cancelled)."""
-        self._pending = [o for o in self._pending if o.order_id != order.order_id]
+        order whose cancellation is pending, and a cancelled one stays cancelled). False when
+        it already moved on (its next push may be on its way)."""
+        kept = [o for o in self._pending if o.order_id != order.order_id]
+        held, self._pending = len(kept) < len(self._pending), kept
+        return held
 
     @staticmethod
     def _may_move_on(order: DemoOrder, now: datetime) -> bool:

@@ -37,18 +37,21 @@ class PaidOrders(Protocol):
 
     def paid_orders(self) -> list[DemoOrder]: ...
 
-    def hold(self, order: DemoOrder) -> None: ...
+    def hold(self, order: DemoOrder) -> bool: ...
 
 
 async def propose_one(deps: ChatDeps, feeder: PaidOrders, now: datetime) -> int | None:
-    """Propose to cancel the newest paid order that is stored and still cancellable."""
+    """Propose to cancel a paid order that is stored and still cancellable. The order is held
+    back from the feeder *before* anything is awaited, so no "shipped" push can race the
+    cancellation (an order held for nothing just stays paid)."""
     for order in feeder.paid_orders():
+        if not feeder.hold(order):
+            continue  # moved on meanwhile
         key = f"{order.channel}:{order.order_id}"
         async with deps.new_uow() as uow:
             stored = await uow.orders.get(key)
         if stored is None or stored.order.status not in _CANCELLABLE:
             continue
-        feeder.hold(order)
         try:
             proposal = await propose_gate(GateRequest(GateKind.CANCEL, REASON, order_key=key,
                                                       evidence=EVIDENCE), None, deps, now=now)

@@ -67,4 +67,5 @@ async def test_demo_supervisor_confirms_a_gated_cancel_in_the_page(
         status = (await conn.execute(text(
             "SELECT status FROM orders WHERE channel || ':' || channel_order_id = :k"),
             {"k": key})).scalar_one()
-    assert reasons == [] and status == "cancelled"
+    assert reasons == []
+    assert status == "cancelled"
