@@ -63,7 +63,8 @@ class ParcelTraceRow(SQLModel, table=True):
     """One scan, once (``digest`` = time + text), whichever provider reported it first."""
 
     __tablename__ = "parcel_traces"
-    __table_args__ = (UniqueConstraint("parcel_id", "digest", name="uq_parcel_traces_line"),)
+    __table_args__ = (UniqueConstraint("parcel_id", "digest", name="uq_parcel_traces_line"),
+                      Index("ix_parcel_traces_parcel_at", "parcel_id", "at", "id"))
 
     id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True))
     parcel_id: int = Field(sa_column=Column(
