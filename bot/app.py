@@ -32,6 +32,7 @@ from bot.demo.people import demo_people
 from bot.gate_wiring import install_gates
 from bot.outbox_sender import SenderSettings
 from bot.polling import POLLERS, Locks, PollDeps, add_poll_jobs, cancel_polls
+from bot.task_wiring import install_tasks
 from bot.tracking import install_tracking
 from bot.webhooks import INBOX, INTAKE
 from bot.webhooks import routes as webhook_routes
@@ -208,6 +209,7 @@ def build_app(config: Config, *, chat_senders: Mapping[str, ChatSender] | None =
     app.router.add_routes(webhook_routes())
     install_anomalies(app, clock=clock)  # SLA timer worker, /metrics
     install_gates(app)  # gated actions: their expiry timer kind
+    install_tasks(app)  # chat tasks: settings, intent warm-up, their overdue timer kind
     return app
 
 
@@ -220,6 +222,7 @@ def build_worker_app(config: Config) -> web.Application:
                             _workers_ctx])  # workers announce cards too (run delivers them)
     install_anomalies(app, metrics=False)  # SLA timers fire in every process, once each
     install_gates(app)
+    install_tasks(app)
     return app
 
 

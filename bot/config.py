@@ -25,6 +25,7 @@ from bot.gating_config import GatingConfig
 from bot.health_config import HealthConfig
 from bot.people_config import PersonConfig
 from bot.routing_config import RoutingConfig, SubstituteConfig, TimersConfig
+from bot.tasks_config import TasksConfig
 from bot.tracking_config import TrackingConfig
 from bot.wecom.settings import WeComBotSettings, WeComSettings
 from core.audience import parse_audience
@@ -159,6 +160,7 @@ class Config:
     routing: RoutingConfig = field(default_factory=RoutingConfig)
     timers: TimersConfig = field(default_factory=TimersConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    tasks: TasksConfig = field(default_factory=TasksConfig)
     shops: tuple[ShopConfig, ...] = ()
     people: tuple[PersonConfig, ...] = ()
     substitutes: tuple[SubstituteConfig, ...] = ()

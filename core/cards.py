@@ -26,6 +26,7 @@ class CardKind(StrEnum):
     GATE = "gate"  # a gated action for a supervisor to decide (core.gating, handlers/decide_gate)
     NEW_ORDER = "new_order"  # a notice: no buttons
     ANOMALY = "anomaly"  # an A/B/C anomaly card (core.anomaly_cards); roles from routing
+    TASK = "task"  # a chat task (core.tasks): who may act is decided by core.tasks.may
 
 
 class Verb(StrEnum):
@@ -40,6 +41,9 @@ class Verb(StrEnum):
     RESOLVE = "resolve"  # 已处理 (a B decision taken outside the bot)
     GATE_CONFIRM = "gate_confirm"  # roles come from the gate policy, not from ACTIONS
     GATE_REJECT = "gate_reject"
+    CLAIM = "claim"  # task: 认领
+    DONE = "done"  # task: 完成
+    ESCALATE = "escalate"  # task: 升级 (to the supervisor)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +69,13 @@ ACTIONS: Mapping[tuple[CardKind, Verb], ActionSpec] = {
     **{(CardKind.ANOMALY, verb): ActionSpec(_STAFF, "替换")
        for verb in (Verb.SUB_0, Verb.SUB_1, Verb.SUB_2)},
     (CardKind.ANOMALY, Verb.RESOLVE): ActionSpec(_STAFF, "处理"),
+    # task cards: any staff member gets past the card; core.tasks.may then decides from the
+    # task (owning role, claimer, asker, escalation role), and the task's own version (CAS)
+    # and state machine refuse a stale or repeated tap. Not ``final`` here: a WeCom card
+    # updated in place keeps the task_id (version) it was first sent with.
+    (CardKind.TASK, Verb.CLAIM): ActionSpec(_STAFF, "认领", final=False),
+    (CardKind.TASK, Verb.DONE): ActionSpec(_STAFF, "完成", final=False),
+    (CardKind.TASK, Verb.ESCALATE): ActionSpec(_STAFF, "升级", final=False),
 }  # fmt: skip
 
 

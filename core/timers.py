@@ -23,6 +23,7 @@ class TimerKind(StrEnum):
     ESCALATE_ANOMALY = "anomaly.escalate"  # SLA missed: next role in the chain
     STALLED_SCAN = "orders.stalled_scan"  # periodic: open orders without a move for 48 h
     GATE_EXPIRE = "gate.expire"  # a gated proposal's decision deadline (gating handlers)
+    TASK_OVERDUE = "task.overdue"  # a chat task's deadline passed: escalate (handlers/tasks)
     BENCH = "bench"  # benchmarks and tests only: records when it fired
 
 

@@ -14,6 +14,7 @@ from core.gating import DEFAULT_POLICIES, GateKind, GatePolicy
 from core.outbox import Outgoing, text_message
 from core.people import Directory, Person
 from core.routing import RoutingTable, default_table
+from core.tasks import TaskSettings
 from handlers.ports import ChatUnitOfWork
 
 GROUP_PREFIX = "group:"
@@ -59,6 +60,10 @@ class ChatDeps:
     gates: Mapping[GateKind, GatePolicy] = field(default_factory=lambda: DEFAULT_POLICIES)
     cards: CardSettings = field(default_factory=CardSettings)
     anomalies: AnomalySettings = field(default_factory=lambda: AnomalySettings())
+    # chat tasks typed by staff ("急单 1234567"): owners and deadlines per kind ([tasks]), and
+    # the confidence under which the bot asks back instead of acting ([intent])
+    tasks: TaskSettings = field(default_factory=TaskSettings)
+    ask_back_below: float = 0.6
     # customers' questions ("我的快递到哪了"), answered on these platforms (bot/tracking.py)
     customer_desk: Callable[[InboundMessage, datetime], Awaitable[str]] | None = None
     customer_platforms: frozenset[str] = frozenset({"webchat"})

@@ -35,6 +35,7 @@ from handlers.anomaly_actions import allowed_roles
 from handlers.chat_deps import ChatDeps, send_text
 from handlers.decide_gate import decide_gate
 from handlers.ports import ChatUnitOfWork
+from handlers.task_changes import tap_task
 
 log = logging.getLogger("orderbot.cards")
 ATTEMPTS = 3
@@ -75,6 +76,9 @@ async def _apply(action: CardAction, ref: ActionRef, person: Person, deps: ChatD
         if record.kind is CardKind.GATE:  # roles and state come from the gate (policy, CAS)
             await _gate(uow, action, record, ref, person, deps, now)
             return
+        if record.kind is CardKind.TASK:  # roles and state come from the task (CAS)
+            await _task(uow, action, record, ref, person, deps, now)
+            return
         handler = deps.directory.name_of(record.handled_by or "")
         allowed = await allowed_roles(uow, record, deps) \
             if record.kind is CardKind.ANOMALY else None  # the anomaly's route decides
@@ -106,6 +110,20 @@ async def _gate(uow: ChatUnitOfWork, action: CardAction, record: CardRecord, ref
     if not await uow.cards.replace(result.updated, expected_version=record.version, at=now):
         raise ConcurrencyError(f"card {record.card_id} changed since it was loaded")
     await _update_holders(uow, action, result.updated, now)
+    await uow.commit()
+
+
+async def _task(uow: ChatUnitOfWork, action: CardAction, record: CardRecord, ref: ActionRef,
+                person: Person, deps: ChatDeps, now: datetime) -> None:
+    """认领 / 完成 / 升级 on a chat task (``handlers/task_changes``)."""
+    result = await tap_task(uow, action, record, ref.verb, person, deps, now=now)
+    if result.updated is None:
+        await _tell(uow, action, result.reply, now)
+        return
+    if not await uow.cards.replace(result.updated, expected_version=record.version, at=now):
+        raise ConcurrencyError(f"card {record.card_id} changed since it was loaded")
+    await _update_holders(uow, action, result.updated, now)
+    await uow.outbox.add(list(result.then), at=now)  # the escalated card to supervisors
     await uow.commit()
 
 

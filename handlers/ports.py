@@ -21,6 +21,7 @@ from core.order import Order
 from core.outbox import OutboxItem, Outgoing
 from core.payloads import RawPayload
 from core.prompts import Prompt
+from core.tasks import Task, TaskKind
 from core.timers import Timer
 
 
@@ -301,6 +302,34 @@ class GateRepository(Protocol):
     async def accuracy(self, kind: GateKind, *, since: datetime) -> Accuracy: ...
 
 
+class TaskRepository(Protocol):
+    """Chat tasks (``core.tasks``), the orders a tracking number or phone names, and the
+    order's allocation priority (what the allocation queue will order by)."""
+
+    async def add(self, task: Task) -> int: ...
+
+    async def get(self, task_id: int) -> Task | None: ...
+
+    async def by_source(self, source_ref: str) -> Task | None: ...
+
+    async def active_for(self, order_key: str, kinds: Sequence[TaskKind]) -> list[Task]: ...
+
+    async def latest_active_by(self, person_id: str, kinds: Sequence[TaskKind]
+                               ) -> Task | None: ...
+
+    async def transition(self, task: Task, *, expected_version: int) -> bool:
+        """Compare-and-set on the version: False when someone else changed it first."""
+        ...
+
+    async def orders_by_tracking(self, tracking_no: str) -> list[str]: ...
+
+    async def orders_by_phone(self, phone: str) -> list[str]: ...
+
+    async def set_order_priority(self, order_key: str, priority: int) -> int | None:
+        """The previous priority (None: no such order)."""
+        ...
+
+
 class ChatUnitOfWork(UnitOfWork, Protocol):
     """The unit of work chat use cases need: orders plus outbox, cards and anomalies."""
 
@@ -324,6 +353,9 @@ class ChatUnitOfWork(UnitOfWork, Protocol):
 
     @property
     def prompts(self) -> PromptRepository: ...
+
+    @property
+    def tasks(self) -> TaskRepository: ...
 
     async def __aenter__(self) -> ChatUnitOfWork: ...
 

@@ -1,4 +1,6 @@
-"""Use case: someone typed to the bot. Staff typing an order number get its detail card.
+"""Use case: someone typed to the bot. Staff requests ("急单 1234567", "改地址 ...") become tasks,
+address changes or gated proposals (``handlers/staff_tasks``); staff typing an order number
+get its detail card.
 
 Who is asking comes from the staff table (``core.people``): unknown DingTalk/WeCom members get
 a polite refusal; on the web chat a sender outside the table is a customer (customer answers
@@ -14,13 +16,13 @@ from datetime import datetime
 from core.card_views import order_detail
 from core.chat import InboundMessage
 from core.gate_commands import parse_gate_command
-from core.lookup import order_ref
 from core.masking import mask_text
 from core.outbox import card_message, text_message
 from core.people import REFUSAL_UNKNOWN_STAFF, Person
 from handlers.anomaly_actions import answer_prompt
 from handlers.chat_deps import ChatDeps, queue, reply_to
 from handlers.propose_gate import propose_from_chat
+from handlers.staff_tasks import staff_text
 
 log = logging.getLogger("orderbot.chat")
 
@@ -43,9 +45,8 @@ async def receive_text(message: InboundMessage, deps: ChatDeps, *, now: datetime
         return
     if await answer_prompt(message, person, deps, now=now):  # the reply to "已补录"
         return
-    ref = order_ref(message.text)
+    ref = await staff_text(message, person, deps, now=now)  # 急单 / 改地址 / ... -> tasks
     if ref is None:
-        await _reply(message, deps, HELP, now)
         return
     await _order_card(message, person, ref, deps, now)
 

@@ -20,6 +20,7 @@ from storage.outbox import SqlOutbox
 from storage.parcels import SqlParcels
 from storage.prompts import SqlPrompts
 from storage.snapshots import SqlSnapshots
+from storage.tasks import SqlTasks
 from storage.timers import SqlTimers
 
 
@@ -43,6 +44,7 @@ class SqlUnitOfWork:
     card_windows: SqlCardWindows
     parcels: SqlParcels
     customers: SqlCustomers
+    tasks: SqlTasks
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -64,6 +66,7 @@ class SqlUnitOfWork:
         self.card_windows = SqlCardWindows(self._session)
         self.parcels = SqlParcels(self._session)
         self.customers = SqlCustomers(self._session)
+        self.tasks = SqlTasks(self._session)
         return self
 
     async def __aexit__(
