@@ -28,6 +28,7 @@ from aiohttp import web
 from bot.config import ShopConfig
 from bot.demo.gates import run_demo_gates
 from bot.demo.generator import DemoOrder, OrderGenerator, Stage, Variant, advance
+from bot.demo.guide import run_demo_guide
 from bot.demo.platforms import yuan
 from bot.demo.pushes import signed_push
 from bot.demo.settings import DemoConfig
@@ -189,14 +190,18 @@ async def demo_ctx(app: web.Application) -> AsyncIterator[None]:
     demo, target = app.get(DEMO), app.get(DEMO_TARGET)
     feeder = DemoFeeder(demo, target) if demo and demo.enabled and target else None
     gates: asyncio.Task[None] | None = None
+    guide: asyncio.Task[None] | None = None
     if feeder is not None and demo is not None:
         feeder.start()
         gates = asyncio.create_task(run_demo_gates(app, feeder, demo.interval_s),
                                     name="demo-gates")  # a gated cancel for the supervisor
+        guide = asyncio.create_task(run_demo_guide(app, feeder, demo.interval_s),
+                                    name="demo-guide")  # what to type (tasks, customer)
     yield
     if feeder is not None:
         await feeder.stop()
-    if gates is not None:
-        gates.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await gates
+    for task in (gates, guide):
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
