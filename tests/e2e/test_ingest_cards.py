@@ -4,7 +4,8 @@ sender, web chat pages on live websockets), on the embedded and the production s
 Transcripts:
 - 有赞 and 淘宝 push orders of the same buyer and goods 10-60 s apart: exactly one
   suspected-duplicate card reaches the agents; the platforms push the same orders again
-  (identical retries and re-signed repeats): no second card.
+  (identical retries and re-signed repeats): no second card. Also with WeCom enabled: one
+  template_card per agent UserID through the fake WeCom API.
 - With ``[cards] new_order`` on, the warehouse gets one card per newly stored order, none for
   an update of it; with it off (the default), nobody gets one.
 - A burst of bad payloads: ops get a few cards one by one, the last saying the rest will be
@@ -29,10 +30,13 @@ from bot.demo import DemoConfig
 from bot.demo.feeder import demo_shops
 from bot.demo.generator import DemoOrder, OrderGenerator, Variant, advance
 from bot.demo.pushes import signed_push
-from tests.e2e.chat_store import scalar
+from bot.outbox_sender import SenderSettings
+from bot.wecom.settings import WeComSettings
+from tests.e2e.chat_store import eventually, scalar
 from tests.e2e.chat_support import Page, chat_service
 from tests.e2e.pushes import youzan_order
 from tests.fakes.channels import youzan as fake_youzan
+from tests.fakes.wecom import FakeWeCom
 
 SHOPS = {shop.channel: shop for shop in demo_shops(DemoConfig(enabled=True))}
 BROKEN = ShopConfig(channel="youzan", shop_id="yzb", webhook_secret="cid:secret")
@@ -209,3 +213,36 @@ async def _ops_cards(ops: Page, letters: int) -> tuple[list[dict[str, Any]],
         held = sum(int(dict(c["fields"])["共计"]) for c in digests) - 3 * len(digests)
         if len(singles) + held >= letters:
             return singles, digests
+
+
+AES_KEY = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
+SEND = "/cgi-bin/message/send"
+
+
+async def test_the_duplicate_card_reaches_agents_on_wecom_once(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same transcript with WeCom enabled: the card leaves by message/send as a
+    template_card (button_interaction), once to each agent's UserID."""
+    async with FakeWeCom() as fake:
+        wecom = WeComSettings(enabled=True, corp_id=fake.corp_id, agent_id=1000002,
+                              secret=fake.secret, token="QDG6eK", encoding_aes_key=AES_KEY,
+                              api_base=fake.base_url)
+        config = Config(database=DatabaseConfig(url=sqlite_url), wecom=wecom,
+                        inbox=InboxConfig(backend="sql"), shops=tuple(SHOPS.values()))
+        async with chat_service(config, monkeypatch, settings=SenderSettings(poll_s=0.05)
+                                ) as base, aiohttp.ClientSession() as http:
+            service = Service(base, sqlite_url, http)
+            original, twin = twins(seed=23)
+            for order in (original, twin, original, twin):  # the second pair: retries
+                assert await service.push(order) == 200
+
+            def duplicate_cards() -> list[Any]:
+                return [r.body for r in fake.calls(SEND) if r.body["msgtype"] == "template_card"
+                        and r.body["template_card"]["main_title"]["title"] == "疑似重复订单"]
+
+            await eventually(lambda: len(duplicate_cards()) >= 2)
+            await asyncio.sleep(1.5)  # anything more would have been sent by now
+    assert sorted(card["touser"] for card in duplicate_cards()) == ["LiSi", "ZhangSan"]
+    assert {card["template_card"]["card_type"] for card in duplicate_cards()} == \
+        {"button_interaction"}
