@@ -8,6 +8,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 import storage.chat_tables  # (puts the cards table on the shared metadata)
+import storage.health_tables  # (health rule hits, stock levels)
 import storage.inbox.tables  # (puts the inbox tables on the shared metadata)
 import storage.timer_tables  # (timers, chat prompts)
 import storage.tracking_tables  # noqa: F401  (parcels, traces, customer bindings)
