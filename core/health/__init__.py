@@ -10,7 +10,8 @@ from __future__ import annotations
 from core.health.check import check_order
 from core.health.credit import CreditLookup
 from core.health.facts import NO_FACTS, CustomSpec, OrderFacts, facts_from_json
-from core.health.model import Dimension, Finding, HealthReport, Mode
+from core.health.model import CODE_DIMENSION, Dimension, Finding, HealthReport, Mode
+from core.health.order_facts import DEFAULT_SPEC_LABELS, custom_from_order, read_spec
 from core.health.rules import (
     DEFAULT_RULES,
     RULE_IDS,
@@ -25,8 +26,9 @@ from core.health.rules import (
 from core.health.stock import StockSnapshot, StockTable
 
 __all__ = [
-    "DEFAULT_RULES", "NO_FACTS", "RULE_IDS", "CarrierRoute", "Condition", "CreditLookup",
-    "CreditRecord", "CreditTable", "CustomRule", "CustomSpec", "Dimension", "Finding",
-    "HealthReport", "HealthRules", "Mode", "OrderFacts", "RuleError", "StockSnapshot",
-    "StockTable", "check_order", "facts_from_json",
+    "CODE_DIMENSION", "DEFAULT_RULES", "DEFAULT_SPEC_LABELS", "NO_FACTS", "RULE_IDS",
+    "CarrierRoute", "Condition", "CreditLookup", "CreditRecord", "CreditTable", "CustomRule",
+    "CustomSpec", "Dimension", "Finding", "HealthReport", "HealthRules", "Mode", "OrderFacts",
+    "RuleError", "StockSnapshot", "StockTable", "check_order", "custom_from_order",
+    "facts_from_json", "read_spec",
 ]  # fmt: skip

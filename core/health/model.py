@@ -62,11 +62,37 @@ class Finding:
                 "rule": self.rule, "mode": self.mode.value}
 
 
+# Which dimension's rules can find each code: a code whose dimension ran and found nothing
+# (in any mode) no longer holds, so its open anomaly can close by itself.
+CODE_DIMENSION: Mapping[AnomalyCode, Dimension] = {
+    AnomalyCode.ADDRESS_MISSING: Dimension.ADDRESS,
+    AnomalyCode.ADDRESS_AMBIGUOUS: Dimension.ADDRESS,
+    AnomalyCode.PHONE_INVALID: Dimension.PHONE,
+    AnomalyCode.LOW_CREDIT: Dimension.CREDIT,
+    AnomalyCode.OUT_OF_STOCK_SUBSTITUTE: Dimension.STOCK,
+    AnomalyCode.NO_CARRIER: Dimension.CARRIER,
+    AnomalyCode.TAX_ID_INVALID: Dimension.INVOICE,
+    AnomalyCode.INVOICE_TITLE_MISSING: Dimension.INVOICE,
+    AnomalyCode.CUSTOM_SPEC_INCOMPLETE: Dimension.CUSTOM,
+    AnomalyCode.CUSTOM_SPEC_CONFLICT: Dimension.CUSTOM,
+}
+
+
 @dataclass(frozen=True, slots=True)
 class HealthReport:
     order_key: str
     enforced: tuple[Finding, ...] = ()
     shadow: tuple[Finding, ...] = ()
+    checked: frozenset[Dimension] = frozenset()  # dimensions whose rules ran on this order
+    silenced: frozenset[AnomalyCode] = frozenset()  # found only by rules switched off
+
+    def cleared(self, code: AnomalyCode) -> bool:
+        """True when the check ran the rules that find ``code`` and none of them found it:
+        the problem is gone (a later push fixed the data). A code found by a rule that is now
+        off is not cleared: switching a rule off is not the order healing."""
+        dimension = CODE_DIMENSION.get(code)
+        return (dimension in self.checked and code not in self.silenced
+                and all(f.code is not code for f in self.findings))
 
     @property
     def healthy(self) -> bool:

@@ -71,7 +71,11 @@ class Condition:
 
 @dataclass(frozen=True, slots=True)
 class CustomRule:
-    """Per category: when ``when`` holds (or always), the line needs these files and fields."""
+    """Per category: when ``when`` holds (or always), the line needs these files and fields.
+
+    A *conflict* rule instead names a spec the process cannot make (``when = "depth_cm < 60"``
+    for a corner sofa): when it holds, the line conflicts with the process
+    (CUSTOM_SPEC_CONFLICT, a C freeze); when it cannot be decided, nothing is asserted."""
 
     id: str
     category: str
@@ -80,6 +84,7 @@ class CustomRule:
     fields: tuple[str, ...] = ()
     mode: Mode = Mode.ENFORCE
     message: str = ""  # optional sentence for the card; a default one is composed otherwise
+    conflict: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +143,10 @@ class HealthRules:
     carriers: tuple[CarrierRoute, ...] = ()  # empty: carrier match not checked
     sku_weight_g: Mapping[str, int] = field(default_factory=dict)
     custom: tuple[CustomRule, ...] = ()
+    # made-to-order SKUs -> category, and the words that name each spec field in a remark
+    # (``core.health.order_facts``): how orders from channels get custom facts
+    custom_skus: Mapping[str, str] = field(default_factory=dict)
+    spec_labels: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def mode(self, rule: str) -> Mode:
         """From the modes table; a custom rule carries its own; anything else is enforced."""
