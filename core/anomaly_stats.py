@@ -26,6 +26,9 @@ class AnomalyStats:
     escalations: int = 0
     acted: int = 0  # anomalies with a first action
     first_action_s_total: float = 0.0
+    opened_by_code: Mapping[tuple[str, str], int] = field(default_factory=dict)  # in window
+    # health findings per (rule, code, mode), enforced and shadow (shadow ones open nothing)
+    rule_hits: Mapping[tuple[str, str, str], int] = field(default_factory=dict)
 
     @property
     def closed(self) -> int:
@@ -57,4 +60,8 @@ class AnomalyStats:
             "escalations": self.escalations,
             "open": [{"class": k, "code": c, "count": n}
                      for (k, c), n in sorted(self.open_by_code.items())],
+            "opened_by_code": [{"class": k, "code": c, "count": n}
+                               for (k, c), n in sorted(self.opened_by_code.items())],
+            "rule_hits": [{"rule": r, "code": c, "mode": m, "hits": n}
+                          for (r, c, m), n in sorted(self.rule_hits.items())],
         }  # fmt: skip

@@ -11,6 +11,7 @@ from core.audience import Audience
 from core.card_pacing import Pacing
 from core.chat import InboundMessage
 from core.gating import DEFAULT_POLICIES, GateKind, GatePolicy
+from core.health import HealthRules
 from core.outbox import Outgoing, text_message
 from core.people import Directory, Person
 from core.routing import RoutingTable, default_table
@@ -42,12 +43,16 @@ class CardSettings:
 class AnomalySettings:
     """``[routing]`` and ``[substitutes]`` in config: who gets which anomaly and by when, which
     SKUs may replace an out-of-stock one, how long a "请回复..." question stays open, and the
-    stalled-order scan (every ``stalled_scan_s``; 0 turns it off)."""
+    stalled-order scan (every ``stalled_scan_s``; 0 turns it off). ``health``: the ``[health]``
+    rules ingestion checks every new or changed order with (None: no checks), ``stock``:
+    whether the stock rule reads the stock snapshot table."""
 
     routing: RoutingTable = field(default_factory=default_table)
     substitutes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     prompt_ttl_s: float = 600.0
     stalled_scan_s: float = 600.0
+    health: HealthRules | None = None
+    stock: bool = True
 
 
 @dataclass(frozen=True)

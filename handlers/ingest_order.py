@@ -5,7 +5,9 @@ save, commit. In the same transaction: raw payloads are kept as snapshots, paylo
 parse and orders the domain rejects go to dead letters with the reason (nothing is lost; the
 same bytes redelivered are kept once and counted as a duplicate), and the per-channel counters
 move. With chat installed, the cards the batch causes (suspected duplicates, dead letters,
-optionally new orders) and their outbox rows are written in that transaction too. A write race
+optionally new orders) and their outbox rows are written in that transaction too, and so is
+the health check of every new or changed order (``handlers.check_health``: anomalies with
+their cards, timers and holds; rule-hit counts; anomalies a fix at the source cleared). A write race
 with another worker is retried with fresh state.
 """
 
@@ -26,6 +28,7 @@ from core.order import to_canonical
 from core.payloads import CANONICAL_JSON, RawPayload
 from handlers.announce import NewDeadLetter, announce_ingest
 from handlers.chat_deps import ChatDeps
+from handlers.check_health import check_ingested
 from handlers.ports import ChannelParser, UnitOfWork
 
 log = logging.getLogger("orderbot.ingest")
@@ -107,8 +110,10 @@ async def _store_and_announce(cmd: IngestOrders, chat: ChatDeps) -> BatchResult:
             if chat.cards.new_order is not None else []
         told = await announce_ingest(uow, opened=written.opened, letters=written.letters,
                                      created=created, deps=chat, now=cmd.received_at)
+        checked = await check_ingested(uow, written.result.outcomes, chat,
+                                       now=cmd.received_at)
         await uow.commit()
-    if told:
+    if told or checked:
         chat.queued()
     return written.result
 

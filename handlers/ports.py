@@ -8,13 +8,14 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol
 
-from core.anomalies import Anomaly, Resolution
+from core.anomalies import Anomaly, AnomalyCode, Resolution
 from core.batch import BatchOutcome
 from core.card_pacing import SourceCount
 from core.cards import CardKind, CardRecord
 from core.counters import ChannelDay
 from core.events import OrderEvent
 from core.gating import Accuracy, GateKind, GateState, Proposal
+from core.health.hits import RuleHits
 from core.inbox import Envelope as Envelope
 from core.ingest import StoredOrder
 from core.order import Order
@@ -330,6 +331,19 @@ class TaskRepository(Protocol):
         ...
 
 
+class HealthRepository(Protocol):
+    """What ingestion's health checks read and count (``handlers.check_health``)."""
+
+    async def stock_levels(self, skus: Iterable[str]) -> Mapping[str, int]:
+        """The stock snapshot: units available for the SKUs it lists (others: not tracked)."""
+        ...
+
+    async def add_hits(self, rows: Sequence[RuleHits]) -> None: ...
+
+    async def open_anomalies(self, keys: Iterable[str], codes: Iterable[AnomalyCode]
+                             ) -> list[Anomaly]: ...
+
+
 class ChatUnitOfWork(UnitOfWork, Protocol):
     """The unit of work chat use cases need: orders plus outbox, cards and anomalies."""
 
@@ -353,6 +367,9 @@ class ChatUnitOfWork(UnitOfWork, Protocol):
 
     @property
     def prompts(self) -> PromptRepository: ...
+
+    @property
+    def health(self) -> HealthRepository: ...
 
     @property
     def tasks(self) -> TaskRepository: ...

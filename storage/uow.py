@@ -15,6 +15,7 @@ from storage.counters import SqlCounters
 from storage.customers import SqlCustomers
 from storage.dead_letters import SqlDeadLetters
 from storage.gates import SqlGates
+from storage.health import SqlHealth
 from storage.orders import SqlOrderRepository
 from storage.outbox import SqlOutbox
 from storage.parcels import SqlParcels
@@ -40,6 +41,7 @@ class SqlUnitOfWork:
     anomalies: SqlAnomalies
     timers: SqlTimers
     prompts: SqlPrompts
+    health: SqlHealth
     gates: SqlGates
     card_windows: SqlCardWindows
     parcels: SqlParcels
@@ -62,6 +64,7 @@ class SqlUnitOfWork:
         self.anomalies = SqlAnomalies(self._session)
         self.timers = SqlTimers(self._session)
         self.prompts = SqlPrompts(self._session)
+        self.health = SqlHealth(self._session)
         self.gates = SqlGates(self._session)
         self.card_windows = SqlCardWindows(self._session)
         self.parcels = SqlParcels(self._session)
