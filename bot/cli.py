@@ -51,6 +51,28 @@ def parser() -> argparse.ArgumentParser:
     check.add_argument("file", nargs="?", default="-", help="orders file (default: stdin)")
     check.add_argument("--stock", metavar="FILE",
                        help="JSON object of SKU -> units available (checks stock too)")
+    stock = commands.add_parser("stock", help="the stock snapshot the health checks read",
+                                description="Stock levels per SKU (until an inventory "
+                                            "service exists).")
+    stock_commands = stock.add_subparsers(dest="stock_command", required=True,
+                                          metavar="SUBCOMMAND")
+    stock_load = stock_commands.add_parser(
+        "load", help="load a CSV of sku,available",
+        description="Load units available per SKU from a CSV with the columns sku and "
+                    "available; SKUs not loaded are not judged by the stock rule.")
+    stock_load.add_argument("file", help="CSV file, or - for stdin")
+    stock_load.add_argument("--replace", action="store_true",
+                            help="the file is the whole snapshot: drop SKUs not in it")
+    report = commands.add_parser("report", help="reports", description="Reports.")
+    report_commands = report.add_subparsers(dest="report_command", required=True,
+                                            metavar="SUBCOMMAND")
+    anomalies = report_commands.add_parser(
+        "anomalies", help="anomaly figures since a date",
+        description="Anomalies opened since DATE by class and code, self-healing rate, mean "
+                    "time to first action, escalations and health rule hits (shadow too).")
+    anomalies.add_argument("--since", required=True, metavar="DATE",
+                           help="YYYY-MM-DD (Beijing day) or an ISO time with offset")
+    anomalies.add_argument("--json", action="store_true", help="one JSON object")
     dead = commands.add_parser("deadletter", help="payloads that failed",
                                description="Payloads that failed, kept with the reason.")
     dead_commands = dead.add_subparsers(dest="dead_command", required=True, metavar="SUBCOMMAND")
@@ -111,6 +133,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.commands.ingest_files import ingest_file
 
         return asyncio.run(ingest_file(config, args.channel, args.shop, args.file))
+    if args.command == "stock":
+        from bot.commands.stock_levels import load_command
+
+        return asyncio.run(load_command(config, args.file, args.replace))
+    if args.command == "report":
+        from bot.commands.report_anomalies import report_command
+
+        return asyncio.run(report_command(config, args.since, args.json))
     if args.command == "deadletter":
         from bot.commands import ingest_files
 
