@@ -103,7 +103,7 @@ async def _close_cleared(uow: ChatUnitOfWork, changed: Sequence[BatchOutcome],
         if report is None or not report.cleared(anomaly.code) or anomaly.id is None:
             continue
         if await resolve_anomaly(uow, anomaly.id, actor=ACTOR, how=Resolution.AUTO, deps=deps,
-                                 now=now, done="确认（渠道数据已更正，自动关闭）"):
+                                 now=now, done="自动关闭（渠道数据已更正）"):
             log.info("anomaly %s %s on %s closed: no longer found", anomaly.id,
                      anomaly.code.value, anomaly.order_key)
             closed = True
