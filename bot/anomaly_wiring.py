@@ -115,8 +115,7 @@ async def _timers_ctx(app: web.Application) -> AsyncIterator[None]:
             queue = RedisTimerQueue(redis, database.engine,
                                     prefix=f"{config.inbox.stream_prefix}:timers")
         worker = TimerWorker(queue, app[TIMER_REGISTRY], database.new_uow, app[CLOCK],
-                             TimerSettings(config.timers.lease_s, config.timers.batch,
-                                           config.timers.max_sleep_ms / 1000))
+                             timer_settings(config))
         app[TIMER_WORKER] = worker
         await _first_stalled_scan(database.new_uow, config, app[CLOCK]())
         task = asyncio.create_task(worker.run(), name="timer-worker")
@@ -127,6 +126,16 @@ async def _timers_ctx(app: web.Application) -> AsyncIterator[None]:
             await asyncio.wait_for(task, timeout=2)
         except TimeoutError:
             log.warning("timer worker did not stop in time; cancelled")
+
+
+def timer_settings(config: Config) -> TimerSettings:
+    """``[timers]``; one firing transaction at a time on SQLite (one writer: more would
+    only queue on its lock)."""
+    timers = config.timers
+    sqlite = config.database.url.startswith("sqlite")
+    return TimerSettings(lease_s=timers.lease_s, batch=timers.batch,
+                         max_sleep_s=timers.max_sleep_ms / 1000,
+                         parallel=1 if sqlite else timers.parallel)
 
 
 async def _first_stalled_scan(new_uow: Callable[[], ChatUnitOfWork], config: Config,

@@ -215,6 +215,7 @@ def _check_timers(timers: TimersConfig) -> None:
     _require(1 <= timers.batch <= 5000, "timers", "batch", "1-5000", timers.batch)
     _require(10 <= timers.max_sleep_ms <= 1000, "timers", "max_sleep_ms", "10-1000",
              timers.max_sleep_ms)
+    _require(1 <= timers.parallel <= 32, "timers", "parallel", "1-32", timers.parallel)
 
 
 def _check_substitutes(entries: tuple[SubstituteConfig, ...]) -> None:

@@ -74,6 +74,7 @@ class TimersConfig:
     lease_s: float = 30.0
     batch: int = 500
     max_sleep_ms: int = 250
+    parallel: int = 4
 
 
 def substitution_table(entries: tuple[SubstituteConfig, ...]) -> Mapping[str, tuple[str, ...]]:

@@ -3,11 +3,14 @@
 Timers are written to SQL (``storage.timers.SqlTimers``) in the transaction of the change that
 sets them; ``relay`` copies rows not yet relayed into ``<prefix>:due`` (ZADD, score = due time
 in ms) and marks them, so a crash between commit and ZADD only delays a timer until the next
-relay pass, never loses it. ``claim`` is one Lua script: it moves due members to
-``<prefix>:processing`` with score = lease end, and takes back members whose lease expired (a
-worker died between claim and done), so every due timer is handed to exactly one worker at a
-time and a crash re-fires instead of losing. ``done`` drops the lease. The effect itself is
-made once by the SQL take in the firing transaction (see ``storage.timers``).
+relay pass, never loses it. Relays in several processes take disjoint rows (``FOR UPDATE SKIP
+LOCKED`` on PostgreSQL; SQLite has one writer), earliest deadline first, so the relay keeps
+ahead of the deadlines instead of two processes copying the same rows. ``claim`` is one Lua
+script: it moves due members to ``<prefix>:processing`` with score = lease end, and takes back
+members whose lease expired (a worker died between claim and done), so every due timer is
+handed to exactly one worker at a time and a crash re-fires instead of losing. ``done`` drops
+the lease. The effect itself is made once by the SQL take in the firing transaction (see
+``storage.timers``).
 """
 
 from __future__ import annotations
@@ -17,8 +20,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from redis.asyncio import Redis
-from sqlalchemy import bindparam, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import false, select, true, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from core.timers import Timer
 from storage.timer_tables import TimerRow
@@ -45,6 +48,7 @@ return taken
 """
 _RELAY_BATCH = 2000
 _STALE_S = 60.0  # relayed yet still pending this long after due: Redis lost it, relay again
+_STALE_EVERY_S = 10.0  # how often a relay looks for such timers
 
 
 def _ms(value: datetime) -> int:
@@ -59,6 +63,7 @@ class RedisTimerQueue:
         self._processing = f"{prefix}:processing"
         self._claim = redis.register_script(_CLAIM)
         self._sql = SqlTimerQueue(engine)
+        self._stale_checked: datetime | None = None
 
     async def claim(self, *, now: datetime, limit: int, lease_s: float) -> list[Timer]:
         """Keys of claimed timers with their SQL record (missing record: cancelled or
@@ -83,9 +88,11 @@ class RedisTimerQueue:
         return {r.key: Timer(r.key, r.kind, r.ref, r.due_at) for r in rows}
 
     async def next_due(self) -> datetime | None:
-        """The earliest of the next deadline and the next lease to expire."""
-        firsts = [await self._redis.zrange(name, 0, 0, withscores=True)
-                  for name in (self._due, self._processing)]
+        """The earliest of the next deadline and the next lease to expire (one round trip)."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.zrange(self._due, 0, 0, withscores=True)
+            pipe.zrange(self._processing, 0, 0, withscores=True)
+            firsts = await pipe.execute()
         scores = [float(entries[0][1]) for entries in firsts if entries]
         if not scores:
             return None
@@ -96,24 +103,34 @@ class RedisTimerQueue:
             await self._redis.zrem(self._processing, *keys)
 
     async def relay(self, *, now: datetime) -> int:
-        """Copy timers set in SQL since the last pass to the sorted set; returns how many."""
+        """Copy up to ``_RELAY_BATCH`` timers set in SQL since the last pass to the sorted set,
+        earliest first; returns how many (a full batch: call again)."""
         async with self._engine.begin() as conn:
-            await conn.execute(
-                update(timers_t).where(timers_t.c.relayed.is_(True),
-                                       timers_t.c.due_at < now - timedelta(seconds=_STALE_S))
-                .values(relayed=False))
-            rows = (await conn.execute(
-                select(timers_t.c.key, timers_t.c.due_at).where(timers_t.c.relayed.is_(False))
-                .order_by(timers_t.c.due_at).limit(_RELAY_BATCH))).all()
+            await self._unrelay_stale(conn, now)
+            pick = (select(timers_t.c.key, timers_t.c.due_at)
+                    .where(timers_t.c.relayed == false())
+                    .order_by(timers_t.c.due_at).limit(_RELAY_BATCH))
+            if conn.dialect.name == "postgresql":  # SQLite: BEGIN IMMEDIATE, one writer
+                pick = pick.with_for_update(skip_locked=True)
+            rows = (await conn.execute(pick)).all()
             if not rows:
                 return 0
             await self._redis.zadd(self._due, {r.key: _ms(r.due_at) for r in rows})
-            await conn.execute(
-                update(timers_t).where(timers_t.c.key == bindparam("b_key"),
-                                       timers_t.c.due_at == bindparam("b_due"))
-                .values(relayed=True),
-                [{"b_key": r.key, "b_due": r.due_at} for r in rows])
+            # the rows are locked: none was moved or cancelled since the SELECT
+            await conn.execute(update(timers_t).where(timers_t.c.key.in_([r.key for r in rows]))
+                               .values(relayed=True))
         return len(rows)
+
+    async def _unrelay_stale(self, conn: AsyncConnection, now: datetime) -> None:
+        """Every ``_STALE_EVERY_S``: timers relayed long ago yet still pending are relayed
+        again (Redis lost them: a flush, a failover without persistence)."""
+        if self._stale_checked and now - self._stale_checked < timedelta(seconds=_STALE_EVERY_S):
+            return
+        self._stale_checked = now
+        await conn.execute(
+            update(timers_t).where(timers_t.c.relayed == true(),
+                                   timers_t.c.due_at < now - timedelta(seconds=_STALE_S))
+            .values(relayed=False))
 
     async def pending(self) -> int:
         return await self._sql.pending()
