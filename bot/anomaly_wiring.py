@@ -51,7 +51,8 @@ def anomaly_settings(config: Config) -> AnomalySettings:
     return AnomalySettings(routing=routing.table(),
                            substitutes=substitution_table(config.substitutes),
                            prompt_ttl_s=routing.prompt_ttl_s,
-                           stalled_scan_s=routing.stalled_scan_s)
+                           stalled_scan_s=routing.stalled_scan_s,
+                           health=config.health.rules(), stock=config.health.stock)
 
 
 def install_anomalies(app: web.Application, *, clock: Clock | None = None,
@@ -176,10 +177,16 @@ class _Collector:
                                      labels=["resolution"])
         for how, count in sorted(stats.closed_by.items()):
             closed.add_metric([how], count)
+        hits = CounterMetricFamily("orderbot_health_rule_hits",
+                                   "Health-check findings by rule, code and mode (shadow rules "
+                                   "are only counted, never open an anomaly).",
+                                   labels=["rule", "code", "mode"])
+        for (rule, code, mode), count in sorted(stats.rule_hits.items()):
+            hits.add_metric([rule, code, mode], count)
         rate = stats.self_healing_rate
         mean = stats.mean_first_action_s
         return [
-            opened, closed,
+            opened, closed, hits,
             CounterMetricFamily("orderbot_anomalies_opened", "Anomalies opened.",
                                 value=stats.opened),
             GaugeMetricFamily("orderbot_anomaly_self_healing_ratio",

@@ -29,6 +29,7 @@ from bot.chat_cards import dead_letter_digests, digest_interval_s, worker_chat_c
 from bot.config import Config
 from bot.demo.feeder import DEMO, DEMO_TARGET, DemoTarget, demo_ctx, demo_shops
 from bot.demo.people import demo_people
+from bot.demo.setup import demo_stock_ctx, with_demo
 from bot.gate_wiring import install_gates
 from bot.outbox_sender import SenderSettings
 from bot.polling import POLLERS, Locks, PollDeps, add_poll_jobs, cancel_polls
@@ -194,14 +195,14 @@ def build_app(config: Config, *, chat_senders: Mapping[str, ChatSender] | None =
     from config (tests pass fakes here: one call swaps the outside world); ``clock`` the
     time the workers and SLA timers see (tests advance it instead of sleeping)."""
     demo = tuple(demo_shops(config.demo))  # () unless [demo] enabled
-    config = replace(config, shops=config.shops + demo,
-                     people=demo_people(config.demo.enabled, config.people))
+    config = with_demo(replace(config, shops=config.shops + demo,
+                               people=demo_people(config.demo.enabled, config.people)))
     app = web.Application()
     app[CONFIG] = config
     app[DEMO] = config.demo
     app[DEMO_TARGET] = DemoTarget.local(config.server.host, config.server.port, demo)
-    app.cleanup_ctx.extend([_database_ctx, _http_ctx, _inbox_ctx, _scheduler_ctx,
-                            _workers_ctx, demo_ctx])  # demo last: it stops first
+    app.cleanup_ctx.extend([_database_ctx, demo_stock_ctx, _http_ctx, _inbox_ctx,
+                            _scheduler_ctx, _workers_ctx, demo_ctx])  # demo last: stops first
     # web chat, outbox sender, platform senders (before the workers)
     install_chat(app, senders=chat_senders, settings=sender_settings)
     install_tracking(app)  # customer desk, /api/track, provider callbacks, tracking jobs

@@ -33,6 +33,7 @@ from functools import cached_property
 
 from core.divisions import CITY, PROVINCE, division_index
 from core.health import (
+    DEFAULT_SPEC_LABELS,
     RULE_IDS,
     CarrierRoute,
     Condition,
@@ -68,6 +69,7 @@ class CustomRuleConfig:
     fields: tuple[str, ...] = ()
     mode: str = "enforce"
     message: str = ""
+    conflict: bool = False  # the spec cannot be made: CUSTOM_SPEC_CONFLICT (C) when ``when``
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,9 @@ class HealthConfig:
     sku_weight_g: dict[str, int] = field(default_factory=dict)
     carriers: tuple[CarrierRowConfig, ...] = ()
     custom: tuple[CustomRuleConfig, ...] = ()
+    custom_skus: dict[str, str] = field(default_factory=dict)  # made-to-order SKU -> category
+    spec_labels: dict[str, tuple[str, ...]] = field(default_factory=dict)  # field -> words
+    stock: bool = True  # judge stock from the stock_levels table (orderbot stock load)
 
     def check(self) -> None:
         """Raise ``ConfigError`` naming the first wrong key (called by ``load_config``)."""
@@ -105,6 +110,8 @@ class HealthConfig:
                                enumerate(self.carriers)),
                 sku_weight_g=_counts(self.sku_weight_g, "sku_weight_g", 1),
                 custom=_customs(self.custom),
+                custom_skus=_categories(self.custom_skus),
+                spec_labels={**DEFAULT_SPEC_LABELS, **_labels(self.spec_labels)},
             )
         except _KeyError as error:
             raise ConfigError(f"config: [health] {error.key}: {error.problem}") from None
@@ -184,7 +191,9 @@ def _customs(rows: tuple[CustomRuleConfig, ...]) -> tuple[CustomRule, ...]:
         if row.id in seen:
             raise _KeyError(f"{where}.id", f"duplicate rule id {row.id!r}")
         seen.add(row.id)
-        if not (row.attachments or row.fields):
+        if row.conflict and not row.when.strip():
+            raise _KeyError(f"{where}.when", "a conflict rule needs the condition it forbids")
+        if not row.conflict and not (row.attachments or row.fields):
             raise _KeyError(where, "expected attachments or fields that the category needs")
         try:
             when = Condition.parse(row.when) if row.when.strip() else None
@@ -192,5 +201,22 @@ def _customs(rows: tuple[CustomRuleConfig, ...]) -> tuple[CustomRule, ...]:
             raise _KeyError(f"{where}.when", str(error)) from None
         rules.append(CustomRule(row.id, row.category, when, tuple(row.attachments),
                                 tuple(row.fields), _mode(row.mode, f"{where}.mode"),
-                                row.message))
+                                row.message, row.conflict))
     return tuple(rules)
+
+
+def _categories(raw: Mapping[str, object]) -> dict[str, str]:
+    for sku, category in raw.items():
+        if not isinstance(category, str) or not category.strip():
+            raise _KeyError(f"custom_skus.{sku}", f"expected a category name, got {category!r}")
+    return dict(raw)  # type: ignore[arg-type]
+
+
+def _labels(raw: Mapping[str, object]) -> dict[str, tuple[str, ...]]:
+    out: dict[str, tuple[str, ...]] = {}
+    for name, words in raw.items():
+        if isinstance(words, str) or not isinstance(words, list | tuple) or not words or \
+                not all(isinstance(w, str) and w.strip() for w in words):
+            raise _KeyError(f"spec_labels.{name}", f"expected a list of words, got {words!r}")
+        out[name] = tuple(words)
+    return out

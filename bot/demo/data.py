@@ -90,3 +90,14 @@ COMPANIES = ("杭州云栖家居有限公司", "上海浦江汽车服务有限�
 REMARKS = ("请周末送货", "送货前请电话联系", "6楼无电梯，需要搬运上楼", "沙发颜色要浅灰，不要深灰",
            "发顺丰", "不要放驿站", "下周搬家，请尽快安排", "麻烦开发票", "放门口即可",
            "安装师傅请提前一天预约")
+
+# The demo's stock snapshot (loaded into stock_levels at start, as `orderbot stock load` would):
+# only these SKUs are tracked, so healthy demo orders are never judged on stock. The 2-seat
+# grey sofa is sold out; of its substitutes (in order of preference) only beige is in stock.
+OUT_OF_STOCK = Product("SOFA-GRY-2", "北欧布艺沙发 双人位 浅灰", 299900)
+STOCK_LEVELS: dict[str, int] = {"SOFA-GRY-2": 0, "SOFA-BLU-2": 0, "SOFA-BEI-2": 35}
+SUBSTITUTES: dict[str, tuple[str, ...]] = {"SOFA-GRY-2": ("SOFA-BLU-2", "SOFA-BEI-2")}
+# Made to order: the corner sofa's spec comes from the buyer's remark; the workshop cannot make
+# one shallower than 60 cm (CUSTOM_SPEC_CONFLICT, a C freeze for production).
+CUSTOM_SKUS: dict[str, str] = {"SOFA-LTH-L": "sofa"}
+CUSTOM_CONFLICT_REMARK = "定制尺寸：长度 320cm，进深 50cm，图纸已发旺旺"

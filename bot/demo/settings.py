@@ -21,6 +21,7 @@ class DemoConfig:
     channels: tuple[str, ...] = DEMO_CHANNELS
     seed: int | None = None
     unhealthy_share: float = 0.1
+    escalate_after_s: float = 60.0  # A-class SLA in the demo (a [routing] rule for A wins)
 
     def check(self) -> None:
         """Raise ``ConfigError`` naming the first wrong key (called by ``load_config``)."""
@@ -32,6 +33,7 @@ class DemoConfig:
 
         require(self.interval_s > 0, "interval_s", "> 0", self.interval_s)
         require(0 <= self.unhealthy_share <= 1, "unhealthy_share", "0-1", self.unhealthy_share)
+        require(self.escalate_after_s > 0, "escalate_after_s", "> 0", self.escalate_after_s)
         unknown = [c for c in self.channels if c not in DEMO_CHANNELS]
         require(not unknown, "channels", f"some of {', '.join(DEMO_CHANNELS)}", unknown)
         require(bool(self.channels) or not self.enabled, "channels", "at least one", [])
