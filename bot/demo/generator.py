@@ -18,8 +18,11 @@ from bot.demo import taxid
 from bot.demo.data import (
     CATALOGUE,
     COMPANIES,
+    CUSTOM_CONFLICT_REMARK,
+    CUSTOM_SKUS,
     GIVEN_NAMES,
     MOBILE_PREFIXES,
+    OUT_OF_STOCK,
     PLACES,
     REMARKS,
     SURNAMES,
@@ -41,6 +44,8 @@ class Variant(StrEnum):
     INVALID_PHONE = "invalid_phone"
     BAD_TAX_ID = "bad_tax_id"
     DUPLICATE = "cross_channel_duplicate"
+    OUT_OF_STOCK = "out_of_stock"  # a sold-out sofa whose substitute is in stock (B)
+    CUSTOM_CONFLICT = "custom_conflict"  # a corner sofa too shallow to make (C freeze)
 
 
 UNHEALTHY = tuple(v for v in Variant if v is not Variant.HEALTHY)
@@ -180,7 +185,8 @@ class OrderGenerator:
             place=place, street=street(place, rng), lines=lines,
             freight_fen=rng.choice((0, 0, 0, 800, 1000)),
             remark=rng.choice(REMARKS) if rng.random() < 0.3 else None,
-            invoice=invoice(place, rng) if rng.random() < 0.15 else None,
+            invoice=invoice(place, rng, company=channel in CARRIES_TAX_ID)
+            if rng.random() < 0.15 else None,
         )
         presale = channel in CAN_PRESALE and any(line.product.presale for line in lines)
         if presale and rng.random() < 0.7:
@@ -231,7 +237,19 @@ def _spoil(order: DemoOrder, variant: Variant, rng: random.Random) -> DemoOrder:
         good = taxid.make(order.place.division if order.place else "110105", rng)
         company = InvoiceRequest(rng.choice(COMPANIES), taxid.corrupt(good))
         return replace(order, variant=variant, invoice=company)
+    if variant is Variant.OUT_OF_STOCK:
+        return _only(order, variant, OUT_OF_STOCK, order.remark)
+    if variant is Variant.CUSTOM_CONFLICT:
+        custom = next(p for goods in CATALOGUE.values() for p in goods if p.sku in CUSTOM_SKUS)
+        return _only(order, variant, custom, CUSTOM_CONFLICT_REMARK)
     return order
+
+
+def _only(order: DemoOrder, variant: Variant, product: Product, remark: str | None
+          ) -> DemoOrder:
+    """The order with one line of ``product``, fully paid (no deposit stage to move on)."""
+    return replace(order, variant=variant, lines=(Line(product, 1),), stage=Stage.PAID,
+                   deposit_fen=0, remark=remark)
 
 
 def order_id(channel: str, created: datetime, rng: random.Random) -> str:
@@ -270,9 +288,11 @@ def street(place: Place, rng: random.Random) -> str:
     return f"{rng.choice(place.streets)}{building}栋{unit}单元{room}0{rng.randint(1, 4)}室"
 
 
-def invoice(place: Place, rng: random.Random) -> InvoiceRequest:
-    """A personal invoice, or a company one with a valid 统一社会信用代码 from the same city."""
-    if rng.random() < 0.4:
+def invoice(place: Place, rng: random.Random, *, company: bool = True) -> InvoiceRequest:
+    """A personal invoice, or a company one with a valid 统一社会信用代码 from the same city.
+    ``company`` False (the channel's payload has no tax id field): always personal, since a
+    company invoice without its tax id is an anomaly (TAX_ID_INVALID), not a healthy order."""
+    if rng.random() < 0.4 or not company:  # (the same draws either way: seeds replay)
         return InvoiceRequest("个人")
     return InvoiceRequest(rng.choice(COMPANIES), taxid.make(place.division, rng))
 

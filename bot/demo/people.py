@@ -9,6 +9,7 @@ DEMO_PEOPLE: tuple[PersonConfig, ...] = (
     PersonConfig(id="lisi", name="李四 (组长)", roles=("supervisor", "agent")),
     PersonConfig(id="wangwu", name="王五 (仓库)", roles=("warehouse",)),
     PersonConfig(id="zhaoliu", name="赵六 (运营)", roles=("ops",)),
+    PersonConfig(id="sunqi", name="孙七 (生产)", roles=("production",)),  # C: custom orders
 )
 
 
