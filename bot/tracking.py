@@ -35,6 +35,8 @@ from integrations.logistics.base import PushRejectedError, TrackingProvider
 from integrations.logistics.failover import ProviderChain
 from integrations.logistics.kdniao import Kdniao
 from integrations.logistics.kuaidi100 import Kuaidi100
+from storage.customers import SqlCustomerReader
+from storage.db import create_read_engine
 from storage.inbox.wiring import open_redis
 from storage.locks import MemoryLocks, RedisLocks
 from storage.rate_limit import MemoryRateLimiter, RedisRateLimiter
@@ -92,7 +94,9 @@ async def _start(app: web.Application, stack: AsyncExitStack) -> AsyncIOSchedule
         locks = RedisLocks(redis, prefix=f"{config.inbox.stream_prefix}:lock")
     chain = build_providers(config.tracking, session)
     chat = app[CHAT]
-    deps = TrackingDeps(app[DATABASE].new_uow, chain, limiter, chat,
+    reads = create_read_engine(config.database.url, echo=config.database.echo)
+    stack.push_async_callback(reads.dispose)
+    deps = TrackingDeps(app[DATABASE].new_uow, chain, limiter, chat, SqlCustomerReader(reads),
                         settings_of(config.tracking))
     app[TRACKING], app[CHAIN] = deps, chain
 

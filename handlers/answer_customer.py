@@ -1,12 +1,13 @@
 """Use case: a customer asks where their order is (chat message or ``GET /api/track``).
 
 Rate-limited per sender first (queries per minute, proof attempts per hour: the last 4 digits
-cannot be guessed by trying). Then: read the orders the query names, decide per order who may
-see it (``core.customer_query.grant``), bind a chat sender who just proved a phone, refresh
-parcels whose trace is older than ``fresh_s`` from the providers (failover; when all are down,
-answer from the stored trace and say how old it is), and render the answer in plain Chinese
-with phone and address masked. A stranger gets the same neutral reply whether the order
-exists or not.
+cannot be guessed by trying; both counted in one call). Then: read the orders the query names
+(one statement, no transaction: asking writes nothing), decide per order who may see it
+(``core.customer_query.grant``), bind a chat sender who just proved a phone (the only write),
+refresh parcels whose trace is older than ``fresh_s`` from the providers (failover; when all
+are down, answer from the stored trace and say how old it is), and render the answer in plain
+Chinese with phone and address masked. A stranger gets the same neutral reply whether the
+order exists or not.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from core.customer_replies import (
 from core.masking import mask_text
 from core.tracking import FINAL, TrackingUnavailableError
 from handlers.track_parcel import refresh_parcel
-from handlers.tracking_ports import TrackingDeps
+from handlers.tracking_ports import Limit, TrackingDeps
 
 log = logging.getLogger("orderbot.customers")
 
@@ -61,14 +62,14 @@ class Answer:
 async def answer_customer(asker: Asker, text: str, deps: TrackingDeps, *, now: datetime,
                           last4: str | None = None) -> Answer:
     settings, who = deps.settings, f"{asker.platform}:{asker.sender_id}"
-    if not await deps.limiter.hit(f"q:{who}", limit=settings.query_limit, window_s=60):
-        return Answer(RATE_LIMITED, limited=True)
     query = parse_query(text, last4)
+    limits = [Limit(f"q:{who}", settings.query_limit, 60)]
+    if not query.empty and query.last4:
+        limits.append(Limit(f"proof:{who}", settings.proof_attempts, 3600))
+    if not await deps.limiter.hit(limits):
+        return Answer(RATE_LIMITED, limited=True)
     if query.empty:
         return Answer(HELP)
-    if query.last4 and not await deps.limiter.hit(
-            f"proof:{who}", limit=settings.proof_attempts, window_s=3600):
-        return Answer(RATE_LIMITED, limited=True)
     visible, asked_proof = await _visible(asker, query, deps, now)
     if not visible:
         return Answer(_refusal(query, asked_proof))
@@ -88,28 +89,30 @@ def _refusal(query: Query, asked_proof: bool) -> str:
 async def _visible(asker: Asker, query: Query, deps: TrackingDeps, now: datetime
                    ) -> tuple[list[OrderFacts], bool]:
     """Orders the asker may see, binding a chat sender who just proved a phone; and whether
-    some order still needs the last-4 proof (so the reply asks for it)."""
-    async with deps.new_uow() as uow:
-        found = await uow.customers.by_refs(query.refs)
-        if query.phone:
-            found += await uow.customers.by_phone(query.phone)
-        orders = list({o.key: o for o in found}.values())
-        digests = {o.key: phone_digest(o.phone) for o in orders}
-        bound = await uow.customers.bound(asker.platform, asker.sender_id,
-                                          [d for d in digests.values() if d]) \
-            if asker.can_bind else set()
-        visible, need_proof = [], False
-        for order in orders:
-            decision = grant(order.phone, query, bound=digests[order.key] in bound)
-            need_proof = need_proof or decision.access is Access.NEED_PROOF
-            if decision.access is not Access.GRANTED:
-                continue
-            visible.append(order)
-            digest = digests[order.key]
-            if asker.can_bind and digest and decision.grant in (Grant.LAST4, Grant.PHONE):
-                await uow.customers.bind(asker.platform, asker.sender_id, digest,
-                                         via=f"{decision.grant.value}:{order.key}", at=now)
-        await uow.commit()
+    some order still needs the last-4 proof (so the reply asks for it). Reads without a
+    transaction; only a new binding writes."""
+    orders = await deps.reader.find(query.refs, query.phone)
+    digests = {o.key: phone_digest(o.phone) for o in orders}
+    bound = await deps.reader.bound(asker.platform, asker.sender_id,
+                                    [d for d in digests.values() if d]) \
+        if asker.can_bind else set()
+    visible, need_proof = [], False
+    binds: dict[str, str] = {}  # phone digest -> how it was proven
+    for order in orders:
+        decision = grant(order.phone, query, bound=digests[order.key] in bound)
+        need_proof = need_proof or decision.access is Access.NEED_PROOF
+        if decision.access is not Access.GRANTED:
+            continue
+        visible.append(order)
+        digest = digests[order.key]
+        if asker.can_bind and digest and decision.grant in (Grant.LAST4, Grant.PHONE):
+            binds.setdefault(digest, f"{decision.grant.value}:{order.key}")
+    if binds:
+        async with deps.new_uow() as uow:
+            for digest, via in binds.items():
+                await uow.customers.bind(asker.platform, asker.sender_id, digest, via=via,
+                                         at=now)
+            await uow.commit()
     return visible, need_proof
 
 
@@ -133,6 +136,5 @@ async def _fresh(deps: TrackingDeps, orders: Sequence[OrderFacts], now: datetime
             oldest = known if oldest is None else min(oldest, known)
         except LookupError:
             continue
-    async with deps.new_uow() as uow:
-        reread = {o.key: o for o in await uow.customers.by_refs([o.key for o in orders])}
+    reread = {o.key: o for o in await deps.reader.find([o.key for o in orders], None)}
     return [reread.get(o.key, o) for o in orders], Freshness(oldest) if oldest else None

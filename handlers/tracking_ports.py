@@ -1,7 +1,8 @@
 """Ports of the tracking and customer-query use cases, and what they are handed.
 
-Concrete classes: ``storage/parcels.py``, ``storage/customers.py``, ``storage/rate_limit.py``,
-``integrations/logistics/failover.py``; ``bot/tracking.py`` wires them.
+Concrete classes: ``storage/parcels.py``, ``storage/customers.py`` (the reader and the
+bindings), ``storage/rate_limit.py``, ``integrations/logistics/failover.py``;
+``bot/tracking.py`` wires them.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from core.carriers import Carrier
 from core.customer_query import OrderFacts
@@ -48,20 +49,24 @@ class ParcelRepository(Protocol):
                                 deadline: datetime) -> int: ...
 
 
-class CustomerRepository(Protocol):
-    async def by_refs(self, refs: Sequence[str]) -> list[OrderFacts]:
-        """Orders an order number or a tracking number names (several channels may share
-        an order number)."""
-        ...
+class CustomerReader(Protocol):
+    """The customer desk's reads: committed data, no transaction (asking writes nothing)."""
 
-    async def by_phone(self, phone: str) -> list[OrderFacts]: ...
+    async def find(self, refs: Sequence[str], phone: str | None) -> list[OrderFacts]:
+        """Orders an order number (several channels may share one; ``channel:number`` names
+        one), a tracking number or a full phone names, newest first."""
+        ...
 
     async def bound(self, platform: str, sender_id: str, digests: Iterable[str]) -> set[str]:
         """Which of these phone digests the sender is bound to."""
         ...
 
+
+class CustomerRepository(Protocol):
     async def bind(self, platform: str, sender_id: str, digest: str, *, via: str,
-                   at: datetime) -> None: ...
+                   at: datetime) -> None:
+        """Bind the sender to the phone (once; binding again changes nothing)."""
+        ...
 
 
 class TrackingUnitOfWork(ChatUnitOfWork, Protocol):
@@ -84,9 +89,18 @@ class Providers(Protocol):
                         callback_base: str) -> str | None: ...
 
 
+class Limit(NamedTuple):
+    """At most ``limit`` hits on ``key`` per fixed window of ``window_s`` seconds."""
+
+    key: str
+    limit: int
+    window_s: int
+
+
 class RateLimiter(Protocol):
-    async def hit(self, key: str, *, limit: int, window_s: int) -> bool:
-        """Count one hit; False when ``key`` is over ``limit`` in the current window."""
+    async def hit(self, limits: Sequence[Limit]) -> bool:
+        """Count one hit on each limit in order, stopping at the first that is over (the
+        later ones are not counted); False then. One round trip whatever the number."""
         ...
 
 
@@ -107,4 +121,5 @@ class TrackingDeps:
     providers: Providers
     limiter: RateLimiter
     chat: ChatDeps
+    reader: CustomerReader
     settings: TrackingSettings = field(default_factory=TrackingSettings)

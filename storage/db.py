@@ -23,20 +23,47 @@ class DatabaseUrlError(ValueError):
     """The database URL names a driver we do not support."""
 
 
-def create_engine(url: str, *, echo: bool = False, **options: Any) -> AsyncEngine:
-    parsed = make_url(url)
-    if parsed.drivername not in SUPPORTED_DRIVERS:
+def _sqlite(url: str) -> bool:
+    """Whether ``url`` is SQLite (else PostgreSQL); any other driver is refused."""
+    driver = make_url(url).drivername
+    if driver not in SUPPORTED_DRIVERS:
         raise DatabaseUrlError(
-            f"unsupported database driver {parsed.drivername!r}; use one of {SUPPORTED_DRIVERS}"
+            f"unsupported database driver {driver!r}; use one of {SUPPORTED_DRIVERS}"
         )
-    if parsed.drivername.startswith("sqlite"):
+    return driver.startswith("sqlite")
+
+
+def create_engine(url: str, *, echo: bool = False, **options: Any) -> AsyncEngine:
+    if _sqlite(url):
         return _sqlite_engine(url, echo=echo, **options)
     options.setdefault("pool_size", 10)
     options.setdefault("pool_pre_ping", True)
     return create_async_engine(url, echo=echo, **options)
 
 
-def _sqlite_engine(url: str, *, echo: bool, **options: Any) -> AsyncEngine:
+def create_read_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
+    """An engine for reads that need no transaction (the customer desk): one statement, one
+    round trip, on its own small pool so a burst of customers cannot starve the workers.
+
+    A fixed pool, no overflow: a burst queues for a connection (a query holds one well under a
+    millisecond) instead of opening extra ones that are closed again on return -- each is a
+    new PostgreSQL backend, prepared statements and plans all made anew.
+
+    PostgreSQL: autocommit (no BEGIN/COMMIT around a lone SELECT) and no pre-ping (on asyncpg
+    a ping is BEGIN, ``;``, ROLLBACK: three round trips per checkout). A connection that died
+    is detected when used: SQLAlchemy invalidates the pool and the caller retries once
+    (``storage.customers``). SQLite: the same file without ``BEGIN IMMEDIATE`` (a read must
+    not take the write lock; WAL lets it read beside a writer).
+    """
+    if _sqlite(url):
+        return _sqlite_engine(url, echo=echo, immediate=False, pool_size=pool_size,
+                              max_overflow=0)
+    return create_async_engine(url, echo=echo, isolation_level="AUTOCOMMIT",
+                               pool_pre_ping=False, pool_size=pool_size, max_overflow=0)
+
+
+def _sqlite_engine(url: str, *, echo: bool, immediate: bool = True,
+                   **options: Any) -> AsyncEngine:
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
@@ -51,9 +78,10 @@ def _sqlite_engine(url: str, *, echo: bool, **options: Any) -> AsyncEngine:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    if immediate:
+        @event.listens_for(engine.sync_engine, "begin")
+        def _on_begin(connection: Any) -> None:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 

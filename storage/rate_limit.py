@@ -1,30 +1,44 @@
-"""Fixed-window rate limits per key (customer queries per sender, wrong last-4 answers).
+"""Fixed-window rate limits per key (customer queries per sender, last-4 proof attempts).
 
-``RedisRateLimiter``: ``INCR`` + ``EXPIRE`` on the first hit of a window, one round trip
-(a pipeline), shared by every process. ``MemoryRateLimiter`` is the in-process twin for the
-embedded mode (one process) and tests.
+A hit names several limits, counted in order; the first that is over stops the count (a
+query refused for being too frequent does not also spend a proof attempt). A limit is
+``(key, limit, window_s)`` (``handlers.tracking_ports.Limit``).
+
+``RedisRateLimiter``: one Lua script (``EVALSHA``, one round trip whatever the number of
+limits, atomic), shared by every process; each counter expires one second after its window.
+``MemoryRateLimiter`` is the in-process twin for the embedded mode (one process) and tests.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from redis.asyncio import Redis
 
+_HIT = """
+for i, key in ipairs(KEYS) do
+  local count = redis.call('INCR', key)
+  if count == 1 then redis.call('EXPIRE', key, ARGV[2 * i]) end
+  if count > tonumber(ARGV[2 * i - 1]) then return 0 end
+end
+return 1
+"""
+
 
 class RedisRateLimiter:
-    def __init__(self, redis: Redis, *, prefix: str = "orderbot:rl") -> None:
-        self._redis, self._prefix = redis, prefix
+    def __init__(self, redis: Redis, *, prefix: str = "orderbot:rl",
+                 clock: Callable[[], float] = time.time) -> None:
+        self._prefix, self._clock = prefix, clock
+        self._script = redis.register_script(_HIT)
 
-    async def hit(self, key: str, *, limit: int, window_s: int) -> bool:
-        window = int(time.time() // window_s)
-        name = f"{self._prefix}:{key}:{window}"
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.incr(name)
-            pipe.expire(name, window_s + 1, nx=True)
-            count, _ = await pipe.execute()
-        return int(count) <= limit
+    async def hit(self, limits: Sequence[tuple[str, int, int]]) -> bool:
+        if not limits:
+            return True
+        now = self._clock()
+        keys = [f"{self._prefix}:{key}:{int(now // window_s)}" for key, _, window_s in limits]
+        args = [n for _, limit, window_s in limits for n in (limit, window_s + 1)]
+        return int(await self._script(keys=keys, args=args)) == 1
 
 
 class MemoryRateLimiter:
@@ -32,11 +46,13 @@ class MemoryRateLimiter:
         self._clock, self._max = clock, max_keys
         self._counts: dict[tuple[str, int, int], int] = {}
 
-    async def hit(self, key: str, *, limit: int, window_s: int) -> bool:
-        window = int(self._clock() // window_s)
+    async def hit(self, limits: Sequence[tuple[str, int, int]]) -> bool:
+        now = self._clock()
         if len(self._counts) >= self._max:
-            now = self._clock()
             self._counts = {k: v for k, v in self._counts.items() if k[2] >= now // k[1]}
-        count = self._counts.get((key, window_s, window), 0) + 1
-        self._counts[(key, window_s, window)] = count
-        return count <= limit
+        for key, limit, window_s in limits:
+            counter = (key, window_s, int(now // window_s))
+            self._counts[counter] = count = self._counts.get(counter, 0) + 1
+            if count > limit:
+                return False
+        return True
