@@ -124,7 +124,8 @@ def _short(text: str, limit: int) -> str:
 
 def suspected_duplicate(card_id: str, anomaly: Anomaly) -> CardRecord:
     """From ingestion: this order may duplicate another. "不是重复" resolves the anomaly;
-    "确认重复" only records a merge proposal (merging is a gated action, decided later)."""
+    "确认重复" proposes merging it into the other order (a gated action a supervisor decides;
+    a supervisor's own tap decides it: ``handlers.duplicate_actions``)."""
     other = str(anomaly.data.get("other", "-"))
     card = Card(
         card_id=card_id, title="疑似重复订单", body=anomaly.reason,
@@ -134,7 +135,7 @@ def suspected_duplicate(card_id: str, anomaly: Anomaly) -> CardRecord:
             Button("not_duplicate", format_payload(card_id, Verb.NOT_DUPLICATE), "不是重复",
                    style="primary", role_required=Role.AGENT.value),
             Button("confirm_duplicate", format_payload(card_id, Verb.CONFIRM_DUPLICATE),
-                   "确认重复", style="danger", role_required=Role.SUPERVISOR.value),
+                   "确认重复", style="danger", role_required=Role.AGENT.value),
         ),
     )
     return CardRecord(card, CardKind.SUSPECTED_DUPLICATE, str(anomaly.id), anomaly.order_key)

@@ -61,8 +61,10 @@ ACTIONS: Mapping[tuple[CardKind, Verb], ActionSpec] = {
     (CardKind.DEAD_LETTER, Verb.HANDLED): ActionSpec(frozenset({Role.OPS}), "处理"),
     (CardKind.SUSPECTED_DUPLICATE, Verb.NOT_DUPLICATE):
         ActionSpec(frozenset({Role.AGENT, Role.SUPERVISOR}), "确认不是重复"),
+    # 确认重复 by an agent files a gated merge; by a supervisor (a merge decider) it merges
+    # (handlers/duplicate_actions): the gate policy has the last word on who may do what
     (CardKind.SUSPECTED_DUPLICATE, Verb.CONFIRM_DUPLICATE):
-        ActionSpec(frozenset({Role.SUPERVISOR}), "确认重复（待合并）"),
+        ActionSpec(frozenset({Role.AGENT, Role.SUPERVISOR}), "确认重复"),
     # anomaly cards: who may act is the anomaly's route (owner + escalation chain), passed to
     # decide_click as ``allowed`` by the click use case
     (CardKind.ANOMALY, Verb.FIX): ActionSpec(_STAFF, "补录", final=False),

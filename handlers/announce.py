@@ -20,6 +20,7 @@ from core.cards import CardKind, CardRecord
 from core.order import Order
 from core.outbox import card_message
 from core.people import Role
+from core.timers import escalation_timer
 from handlers.chat_deps import ChatDeps, to_people
 from handlers.ports import ChatUnitOfWork
 
@@ -58,8 +59,14 @@ async def announce_ingest(uow: ChatUnitOfWork, *, opened: Sequence[Anomaly],
 
 async def announce_duplicate(uow: ChatUnitOfWork, anomaly: Anomaly, deps: ChatDeps, *,
                              now: datetime) -> CardRecord:
+    """The card to the owning role of ``[routing]`` (agents by default) and, like any anomaly
+    (``handlers.open_anomaly``), the SLA timer that escalates it when nobody taps in time."""
+    rule = deps.anomalies.routing.rule(anomaly.code)
     record = suspected_duplicate(deps.new_card_id("dup"), anomaly)
-    await send_card(uow, record, Audience(role=Role.AGENT), deps, now)
+    await send_card(uow, record, Audience(role=rule.owner), deps, now)
+    due = rule.deadline(now, anomaly.level)
+    if due is not None and anomaly.id is not None:
+        await uow.timers.set([escalation_timer(anomaly.id, anomaly.level, due)], at=now)
     return record
 
 

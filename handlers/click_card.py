@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
 
 from core.card_views import order_detail
 from core.cards import (
@@ -27,13 +26,13 @@ from core.cards import (
 )
 from core.chat import ActionRef, CardAction
 from core.errors import ConcurrencyError
-from core.events import append_event
 from core.outbox import card_message, text_message
 from core.people import REFUSAL_UNKNOWN_STAFF, Person
 from handlers.anomaly_actions import act as act_on_anomaly
 from handlers.anomaly_actions import allowed_roles
 from handlers.chat_deps import ChatDeps, send_text
 from handlers.decide_gate import decide_gate
+from handlers.duplicate_actions import tap_duplicate
 from handlers.ports import ChatUnitOfWork
 from handlers.task_changes import tap_task
 
@@ -88,6 +87,9 @@ async def _apply(action: CardAction, ref: ActionRef, person: Person, deps: ChatD
         if decision.outcome is not Outcome.ACCEPTED or decision.spec is None:
             await _tell(uow, action, decision.reply, now)
             return
+        if record.kind is CardKind.SUSPECTED_DUPLICATE:  # may open a gated merge
+            await _duplicate(uow, action, record, person, decision.spec, deps, now)
+            return
         if record.kind is CardKind.ANOMALY:  # handlers/anomaly_actions (needs the action)
             updated = await act_on_anomaly(uow, action, record, person, decision.spec, deps,
                                            now)
@@ -104,6 +106,19 @@ async def _gate(uow: ChatUnitOfWork, action: CardAction, record: CardRecord, ref
                 person: Person, deps: ChatDeps, now: datetime) -> None:
     """A supervisor decides a gated action (``handlers/decide_gate``)."""
     result = await decide_gate(uow, record, ref.verb, person, deps, now=now)
+    if result.updated is None:
+        await _tell(uow, action, result.reply, now)
+        return
+    if not await uow.cards.replace(result.updated, expected_version=record.version, at=now):
+        raise ConcurrencyError(f"card {record.card_id} changed since it was loaded")
+    await _update_holders(uow, action, result.updated, now)
+    await uow.commit()
+
+
+async def _duplicate(uow: ChatUnitOfWork, action: CardAction, record: CardRecord,
+                     person: Person, spec: ActionSpec, deps: ChatDeps, now: datetime) -> None:
+    """不是重复 / 确认重复 (``handlers/duplicate_actions``: the merge goes through the gate)."""
+    result = await tap_duplicate(uow, action, record, person, spec, deps, now=now)
     if result.updated is None:
         await _tell(uow, action, result.reply, now)
         return
@@ -163,41 +178,7 @@ async def _handled(uow: ChatUnitOfWork, record: CardRecord, person: Person, spec
     return mark_handled(record, person, spec, now)
 
 
-async def _not_duplicate(uow: ChatUnitOfWork, record: CardRecord, person: Person,
-                         spec: ActionSpec, now: datetime) -> CardRecord:
-    anomaly_id = int(record.ref)
-    if await uow.anomalies.resolve(anomaly_id, at=now, by=person.id):
-        await _order_event(uow, record, person, now, "anomaly_resolved",
-                           {"anomaly_id": anomaly_id, "code": "SUSPECTED_DUPLICATE",
-                            "decision": "not_duplicate"})
-    return mark_handled(record, person, spec, now)
-
-
-async def _confirm_duplicate(uow: ChatUnitOfWork, record: CardRecord, person: Person,
-                             spec: ActionSpec, now: datetime) -> CardRecord:
-    """Merging is gated and comes later: this records the supervisor's proposal only."""
-    anomaly = await uow.anomalies.get(int(record.ref))
-    other = str(anomaly.data.get("other", "")) if anomaly else ""
-    await _order_event(uow, record, person, now, "merge_proposed",
-                       {"anomaly_id": int(record.ref), "other": other, "gated": True})
-    return mark_handled(record, person, spec, now)
-
-
-async def _order_event(uow: ChatUnitOfWork, record: CardRecord, person: Person, now: datetime,
-                       kind: str, data: dict[str, Any]) -> None:
-    """Append one event to the card's order (version-checked: one winner)."""
-    key = record.order_key or ""
-    stored = (await uow.orders.load_many([key])).get(key)
-    if stored is None:
-        return
-    event = append_event(stored.head, key, at=now, actor=person.id, kind=kind,
-                         data=data | {"card_id": record.card_id, "via": "card"})
-    await uow.orders.save_change(stored, stored.order, [event], at=now)
-
-
 EFFECTS: dict[tuple[CardKind, Verb], Effect] = {
     (CardKind.ORDER_DETAIL, Verb.REFRESH): _refresh,
     (CardKind.DEAD_LETTER, Verb.HANDLED): _handled,
-    (CardKind.SUSPECTED_DUPLICATE, Verb.NOT_DUPLICATE): _not_duplicate,
-    (CardKind.SUSPECTED_DUPLICATE, Verb.CONFIRM_DUPLICATE): _confirm_duplicate,
 }

@@ -6,7 +6,8 @@ table and the gate policy, never from the click); it is still open and not past 
 Then the first write of the transaction is the compare-and-set ``proposed -> confirmed`` (or
 ``-> rejected``): of twenty simultaneous taps exactly one gets past it, the others raise
 ``ConcurrencyError``, are retried by ``click_card`` and are told who decided. The effect (order
-events, a state change through the state machine, anomalies closed, a hand-off message), the
+events, a state change through the state machine, anomalies closed with all their cards and
+timers, a hand-off message; a merge that did not happen re-opens the duplicate cards), the
 ``confirmed -> executed | failed`` step, the proposer's notice and the card's new version all
 commit in that same transaction: a crash before the commit leaves nothing, a redelivered click
 after it finds the proposal decided. One execution, whatever happens.
@@ -15,10 +16,12 @@ after it finds the proposal decided. One execution, whatever happens.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from core.anomalies import Resolution
+from core.anomalies import Anomaly, Resolution
+from core.anomaly_cards import closing_status
 from core.cards import CardRecord, Verb
 from core.errors import ConcurrencyError
 from core.gate_effects import (
@@ -41,7 +44,9 @@ from core.gating import (
 )
 from core.outbox import text_message
 from core.people import Person
+from handlers.anomaly_cards import cancel_timers, close_cards
 from handlers.chat_deps import ChatDeps, to_people
+from handlers.duplicate_cards import merge_not_done
 from handlers.ports import ChatUnitOfWork
 
 log = logging.getLogger("orderbot.gates")
@@ -66,22 +71,36 @@ async def decide_gate(uow: ChatUnitOfWork, record: CardRecord, verb: str, person
     if verdict is None or proposal is None:
         return GateClick(reply="这个按钮已不可用。" if verdict is None else GONE)
     try:
-        decided = decide(proposal, verdict, person, at=now,
-                         policy=policy_for(deps.gates, proposal.kind),
-                         decided_by_name=deps.directory.name_of(proposal.decided_by or ""))
+        final = await settle(uow, proposal, verdict, person, deps, now=now)
     except GateError as error:
         log.info("gate #%s %s by %s refused: %s", proposal.id, verb, person.id, error)
         return GateClick(reply=error.reply)
+    return GateClick(updated=decided_card(record, final, person.name))
+
+
+async def settle(uow: ChatUnitOfWork, proposal: Proposal, verdict: Verdict, person: Person,
+                 deps: ChatDeps, *, now: datetime, skip: str = "") -> Proposal:
+    """Decide ``proposal`` as ``person`` and carry it out, in the caller's unit of work: the
+    compare-and-set, the expiry timer cancelled, the effect, the proposer told, the cards of
+    the anomaly behind a merge that did not happen re-opened. Raises ``GateError`` (nothing
+    written) when the person may not decide or it is closed; the caller updates the gate
+    card (``decided_card``) if there is one. ``skip``: an anomaly card the caller updates
+    itself (the duplicate card a supervisor merged from)."""
+    decided = decide(proposal, verdict, person, at=now,
+                     policy=policy_for(deps.gates, proposal.kind),
+                     decided_by_name=deps.directory.name_of(proposal.decided_by or ""))
     if not await uow.gates.transition(decided, expected=GateState.PROPOSED):
         raise ConcurrencyError(f"gate #{proposal.id} was decided by someone else first")
     await uow.timers.cancel([expiry_timer(proposal).key])
     if verdict is Verdict.REJECT:
         final = await _rejected(uow, decided, person, now)
     else:
-        final = await _execute(uow, decided, person, deps, now)
+        final = await _execute(uow, decided, person, deps, now, skip)
     log.info("gate #%s %s by %s: %s", final.id, final.kind, person.id, final.state)
     await tell_proposer(uow, final, person.name, deps, now=now)
-    return GateClick(updated=decided_card(record, final, person.name))
+    if final.state is not GateState.EXECUTED:
+        await merge_not_done(uow, final, person.name, now, skip=skip)
+    return final
 
 
 async def _rejected(uow: ChatUnitOfWork, proposal: Proposal, person: Person,
@@ -91,7 +110,7 @@ async def _rejected(uow: ChatUnitOfWork, proposal: Proposal, person: Person,
 
 
 async def _execute(uow: ChatUnitOfWork, proposal: Proposal, person: Person, deps: ChatDeps,
-                   now: datetime) -> Proposal:
+                   now: datetime, skip: str = "") -> Proposal:
     """Carry the confirmed action out (or record why it cannot be), then ``executed|failed``."""
     orders = await uow.orders.load_many(involved_orders(proposal))  # locked on PostgreSQL
     anomalies = await uow.anomalies.for_order(proposal.order_key) if proposal.order_key else []
@@ -104,13 +123,30 @@ async def _execute(uow: ChatUnitOfWork, proposal: Proposal, person: Person, deps
     else:
         for change in plan.changes:
             await uow.orders.save_change(change.stored, change.order, change.events, at=now)
-        for anomaly_id in plan.resolve:
-            await uow.anomalies.resolve(anomaly_id, at=now, by=person.id, how=Resolution.GATED)
+        await _close_anomalies(uow, proposal, plan.resolve, anomalies, person, deps, now,
+                               skip)
         await _hand_over(uow, proposal, plan.handwork, deps, now)
         final = finish(proposal, at=now, ok=True, note=plan.summary)
     if not await uow.gates.transition(final, expected=GateState.CONFIRMED):
         raise ConcurrencyError(f"gate #{proposal.id} left 'confirmed' inside our transaction")
     return final
+
+
+async def _close_anomalies(uow: ChatUnitOfWork, proposal: Proposal, ids: Iterable[int],
+                           anomalies: Iterable[Anomaly], person: Person, deps: ChatDeps,
+                           now: datetime, skip: str) -> None:
+    """Resolve the anomalies the effect closes and, like any resolution, close every card of
+    them (the agent's, an escalated supervisor's copy) and cancel their escalation timers."""
+    by_id = {a.id: a for a in anomalies}
+    status = closing_status(person.name, f"确认{proposal.label}", now)
+    for anomaly_id in ids:
+        if not await uow.anomalies.resolve(anomaly_id, at=now, by=person.id,
+                                           how=Resolution.GATED):
+            continue
+        anomaly = by_id.get(anomaly_id)
+        if anomaly is not None:
+            await close_cards(uow, anomaly, status, person.id, now, skip=skip)
+            await cancel_timers(uow, anomaly, deps.anomalies.routing.rule(anomaly.code))
 
 
 async def _hand_over(uow: ChatUnitOfWork, proposal: Proposal, text: str, deps: ChatDeps,

@@ -20,6 +20,7 @@ from core.outbox import card_message
 from core.timers import Timer
 from handlers.chat_deps import ChatDeps
 from handlers.decide_gate import record_decision, tell_proposer
+from handlers.duplicate_cards import merge_not_done
 from handlers.ports import ChatUnitOfWork
 
 log = logging.getLogger("orderbot.gates")
@@ -43,6 +44,7 @@ async def expire_gate(uow: ChatUnitOfWork, timer: Timer, deps: ChatDeps, *,
         return False  # a decision won the race: it owns the card and the notices
     await record_decision(uow, expired, "gate_expired", "system", now)
     await tell_proposer(uow, expired, "", deps, now=now)
+    await merge_not_done(uow, expired, "", now)  # a duplicate still needs a decision
     record = await uow.cards.get(expired.card_id) if expired.card_id else None
     if record is not None:
         updated = expired_card(record, expired, now)

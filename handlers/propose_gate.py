@@ -52,9 +52,11 @@ class GateRequest:
 
 
 async def open_gate(uow: ChatUnitOfWork, request: GateRequest, proposer: Person | None,
-                    deps: ChatDeps, *, now: datetime) -> Proposal:
+                    deps: ChatDeps, *, now: datetime, notify: bool = True) -> Proposal:
     """Write the proposal and its card inside the caller's unit of work (the caller commits).
-    Raises ``GateError`` (with a ``reply`` for the person) when it may not be proposed."""
+    Raises ``GateError`` (with a ``reply`` for the person) when it may not be proposed.
+    ``notify`` False: the card is stored but sent to nobody, for a proposal its caller
+    decides in the same transaction (a supervisor's own 确认重复: ``duplicate_actions``)."""
     policy = policy_for(deps.gates, request.kind)
     proposal = propose(request.kind, proposer=proposer, reason=request.reason, at=now,
                        policy=policy, order_key=request.order_key, subject=request.subject,
@@ -78,7 +80,8 @@ async def open_gate(uow: ChatUnitOfWork, request: GateRequest, proposer: Person 
                        stored.order if stored else None, proposer_name)
     await uow.cards.add(record, at=now)
     await uow.timers.set([expiry_timer(proposal)], at=now)
-    deciders = [p for p in deps.directory.people if p.roles & policy.deciders]
+    deciders = [p for p in deps.directory.people if p.roles & policy.deciders] \
+        if notify else []
     await uow.outbox.add([card_message(platform, conversation, record.card,
                                        order_key=record.order_key)
                           for platform, conversation in to_people(deciders, deps.platforms)],

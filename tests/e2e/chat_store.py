@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from sqlalchemy import text
@@ -50,7 +50,8 @@ async def announce(url: str, platforms: Sequence[str]) -> CardRecord:
         async with SqlUnitOfWork(sessions) as uow:
             (anomaly,) = [a for a in await uow.anomalies.for_order(TWIN.key)
                           if a.code is AnomalyCode.SUSPECTED_DUPLICATE]
-            record = await announce_duplicate(uow, anomaly, deps, now=T0)
+            # now, as ingestion would: the card's SLA timer (30 min for B) is set from it
+            record = await announce_duplicate(uow, anomaly, deps, now=datetime.now(UTC))
             await uow.commit()
         return record
     finally:

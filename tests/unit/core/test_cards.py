@@ -29,7 +29,11 @@ def duplicate_card() -> CardRecord:
 def test_roles_come_from_the_person_not_the_click() -> None:
     card = duplicate_card()
     assert decide_click(card, "not_duplicate", WAREHOUSE, 1, "").outcome is Outcome.FORBIDDEN
-    assert decide_click(card, "confirm_duplicate", AGENT, 1, "").outcome is Outcome.FORBIDDEN
+    # an agent's 确认重复 proposes the gated merge, a supervisor's decides it (the gate
+    # policy checks which, handlers/duplicate_actions); anyone else is refused here
+    assert decide_click(card, "confirm_duplicate", WAREHOUSE, 1, "").outcome is \
+        Outcome.FORBIDDEN
+    assert decide_click(card, "confirm_duplicate", AGENT, 1, "").outcome is Outcome.ACCEPTED
     assert decide_click(card, "confirm_duplicate", BOSS, 1, "").outcome is Outcome.ACCEPTED
     assert decide_click(card, "explode", BOSS, 1, "").outcome is Outcome.UNKNOWN_ACTION
 
