@@ -80,6 +80,17 @@ def duplicate_probe_keys(order: Order) -> tuple[str, ...]:
     return tuple(_hashed(buyer_goods, bucket + delta) for delta in (-1, 0, 1))
 
 
+def duplicate_group_lock(order: Order) -> int | None:
+    """A signed 64-bit number per (phone, goods) with the time left out, so twins in
+    neighbouring buckets share it: a database serialises their duplicate checks on it (one
+    PostgreSQL advisory lock), else two batches storing twins at once miss each other."""
+    buyer_goods = _buyer_goods(order)
+    if buyer_goods is None:
+        return None
+    digest = hashlib.sha256(buyer_goods.encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
 def is_suspected_duplicate(a: Order, b: Order) -> bool:
     """Same buyer phone and goods on *different* channels, created within the window."""
     phone = normalise_phone(a.receiver.phone)

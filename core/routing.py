@@ -55,6 +55,10 @@ CLASS_DEFAULTS: Mapping[AnomalyClass, RouteRule] = {
 CODE_DEFAULTS: Mapping[AnomalyCode, Mapping[str, object]] = {
     C.LOW_CREDIT: {"owner": Role.FINANCE, "chain": (Role.SUPERVISOR,)},
     C.PRICE_MISMATCH: {"blocking": False},
+    # The invoice is issued after the sale: fix its data before invoicing, not before shipping
+    # (淘宝 and 拼多多 orders carry no tax id at all; holding them all would stop a shop).
+    C.TAX_ID_INVALID: {"blocking": False},
+    C.INVOICE_TITLE_MISSING: {"blocking": False},
     C.CUSTOM_SPEC_CONFLICT: {"owner": Role.PRODUCTION},
     C.CUSTOMS_REJECTED: {"owner": Role.WAREHOUSE},
     C.PRESALE_BALANCE_STUCK: {"owner": Role.FINANCE},

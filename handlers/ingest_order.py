@@ -120,11 +120,12 @@ async def _store_and_announce(cmd: IngestOrders, chat: ChatDeps) -> BatchResult:
 
 async def _write(cmd: IngestOrders, uow: UnitOfWork) -> _Written:
     at = cmd.received_at
-    await uow.snapshots.keep(cmd.payloads, at=at)
     orders = [arrival.order for arrival in cmd.arrivals]
     stored = await uow.orders.load_many(order.key for order in orders)
+    # Before any write: the candidate check may wait for a batch storing a twin (see port).
     candidates = await uow.orders.duplicate_candidates(
         order for order in orders if order.key not in stored)  # only new ones can be twins
+    await uow.snapshots.keep(cmd.payloads, at=at)
     result = ingest_batch(cmd.arrivals, stored, at=at, candidates=candidates)
     opened = await uow.orders.save_batch(result.outcomes, at=at)
     letters, repeats = await _dead_letter(uow, cmd, result)

@@ -76,7 +76,10 @@ class OrderRepository(Protocol):
         """Write the batch; the anomalies it opened, as stored (with their ids)."""
         ...
 
-    async def duplicate_candidates(self, orders: Iterable[Order]) -> list[Order]: ...
+    async def duplicate_candidates(self, orders: Iterable[Order]) -> list[Order]:
+        """Stored orders that may be twins of ``orders``. Serialised per (phone, goods) group
+        until the transaction ends, so call it before writing anything in the transaction."""
+        ...
 
     async def save_change(
         self, stored: StoredOrder, order: Order, events: Sequence[OrderEvent], *, at: datetime

@@ -14,7 +14,19 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import any_, bindparam, cast, delete, func, insert, or_, select, true, update
+from sqlalchemy import (
+    BigInteger,
+    any_,
+    bindparam,
+    cast,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,7 +34,7 @@ from core.anomalies import Anomaly
 from core.batch import BatchOutcome
 from core.errors import ConcurrencyError
 from core.events import ChainHead, OrderEvent
-from core.fingerprint import duplicate_probe_keys
+from core.fingerprint import duplicate_group_lock, duplicate_probe_keys
 from core.ingest import StoredOrder
 from core.order import Order
 from storage.bulk import allocate_ids, bulk_insert, is_postgres
@@ -121,7 +133,15 @@ class SqlOrderRepository:
 
     async def duplicate_candidates(self, orders: Iterable[Order]) -> list[Order]:
         """Stored orders sharing a duplicate-key bucket with any of ``orders`` (candidates
-        only: ``core.fingerprint.is_suspected_duplicate`` makes the exact check)."""
+        only: ``core.fingerprint.is_suspected_duplicate`` makes the exact check).
+
+        On PostgreSQL it first takes a transaction lock per (phone, goods) group: a concurrent
+        batch storing a twin waits until this one commits, then sees its row (READ COMMITTED
+        would otherwise hide it from both). Call it before the transaction writes anything,
+        so no row lock is held while waiting. SQLite serialises writers anyway."""
+        orders = list(orders)
+        if is_postgres(self._session):
+            await _lock_groups(self._session, orders)
         channels_by_key: dict[str, set[str]] = defaultdict(set)
         for order in orders:
             for key in duplicate_probe_keys(order):
@@ -299,3 +319,14 @@ def _head(outcome: BatchOutcome) -> tuple[int, str]:
 def _head_of(events: Sequence[OrderEvent], stored: StoredOrder) -> tuple[int, str]:
     head = events[-1].head if events else stored.head
     return head.seq, head.hash
+
+
+async def _lock_groups(session: AsyncSession, orders: Sequence[Order]) -> None:
+    """Advisory transaction locks on the orders' duplicate groups, in ascending order (every
+    batch takes them in the same order, so two batches cannot deadlock on them)."""
+    locks = sorted({lock for order in orders if (lock := duplicate_group_lock(order)) is not None})
+    if locks:
+        await session.execute(
+            select(func.pg_advisory_xact_lock(func.unnest(cast(bindparam("locks"),
+                                                               ARRAY(BigInteger))))),
+            {"locks": locks})

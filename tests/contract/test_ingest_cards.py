@@ -18,7 +18,6 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -159,18 +158,12 @@ async def test_dead_letters_past_the_limit_wait_for_one_digest(
     assert recipients == [(6,)]  # 2 singles + 1 digest, to both ops people
 
 
-async def test_twins_in_two_concurrent_batches(new_uow: UowFactory, engine: AsyncEngine,
-                                               db_url: str, request: Any) -> None:
+async def test_twins_in_two_concurrent_batches(new_uow: UowFactory, engine: AsyncEngine) -> None:
     """Two workers store two twins at the same moment, each in its own batch: the batch that
     commits second must still see the first. SQLite serialises writers (BEGIN IMMEDIATE), so
     it does. On PostgreSQL (READ COMMITTED) the second batch's candidate query cannot see the
-    first's uncommitted row and neither order is flagged: no card, a possible double
-    shipment. Known gap, reproduced here deterministically; fixing it needs the candidate
-    check serialised per duplicate key (e.g. a unique claim row per probe key, or advisory
-    locks) and that costs the common ingest path a statement per batch: the lead's call."""
-    if "postgres" in db_url:
-        request.applymarker(pytest.mark.xfail(strict=True, reason="duplicate check race on "
-                                              "PostgreSQL between concurrent batches"))
+    first's uncommitted row, so the candidate check takes an advisory lock per (phone, goods)
+    group: the second batch waits for the first to commit, then flags its twin."""
     deps = chat(new_uow)
     original = make_order(9, channel="youzan")
     twin = replace(original, channel="jd", channel_order_id="88009001",
