@@ -15,6 +15,9 @@ Transcripts (staff: 张三, 孙八 agents; 李四, 钱七 supervisors):
   at once (no card to 钱七), recorded as the system's proposal confirmed by him.
 - The SLA runs out (routing shortened to 1 s): the supervisors get the escalated copy; 张三's
   不是重复 closes it too, and with an SLA that has not run out the timer is cancelled.
+- A merge nobody decides expires (deadline shortened to 1 s): the duplicate cards reopen.
+- 确认重复 and 不是重复 tapped by two agents at once: one consistent outcome.
+The first and the last also run on PostgreSQL + Redis Streams (several workers at once).
 """
 
 from __future__ import annotations
@@ -356,3 +359,23 @@ async def test_a_merge_nobody_decides_expires_and_reopens_the_decision(
         assert await service.events(duplicate, "gate_expired") == 1
         assert await service.events(duplicate, "state_changed", to="cancelled") == 0
         assert await service.count("SELECT count(*) FROM anomalies WHERE status = 'open'") == 1
+
+
+async def test_not_duplicate_and_confirm_at_once_leave_one_consistent_outcome(
+        stacked: Service) -> None:
+    """Two agents tap the two buttons at the same moment (through any worker): either the
+    anomaly is resolved and no merge was proposed, or the merge waits and the anomaly is open."""
+    agent, agent2, card, duplicate, _ = await duplicate_for_agents(stacked, seed=43)
+    await asyncio.gather(agent.page.click(card, "confirm_duplicate"),
+                         agent2.page.click(card, "not_duplicate"))
+    final = await agent.update(card["card_id"])
+    proposals = await stacked.count("SELECT count(*) FROM gate_proposals")
+    still_open = await stacked.count("SELECT count(*) FROM anomalies WHERE status = 'open'")
+    if final["status"].startswith("已由 张三 提出合并"):
+        assert (proposals, still_open) == (1, 1)
+        assert await stacked.events(duplicate, "anomaly_resolved") == 0
+    else:
+        assert final["status"].startswith("已由 孙八 确认不是重复")
+        assert (proposals, still_open) == (0, 0)
+        assert await stacked.events(duplicate, "gate_proposed") == 0
+    assert await stacked.count("SELECT count(*) FROM outbox WHERE kind = 'card_update'") == 3
