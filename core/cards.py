@@ -59,12 +59,16 @@ _STAFF: frozenset[Role] = frozenset()
 ACTIONS: Mapping[tuple[CardKind, Verb], ActionSpec] = {
     (CardKind.ORDER_DETAIL, Verb.REFRESH): ActionSpec(_STAFF, "刷新", final=False),
     (CardKind.DEAD_LETTER, Verb.HANDLED): ActionSpec(frozenset({Role.OPS}), "处理"),
+    # duplicate cards: 确认重复 by an agent files a gated merge, by a supervisor (a merge
+    # decider) it merges (handlers/duplicate_actions; the gate policy has the last word).
+    # Not ``final``: the card keeps its buttons through updates (escalated, a merge rejected)
+    # and a WeCom card updated in place keeps the version it was first sent with, so a
+    # version check would refuse every later tap; the anomaly's state, the open merge
+    # proposal and the card's compare-and-set refuse a repeated tap instead.
     (CardKind.SUSPECTED_DUPLICATE, Verb.NOT_DUPLICATE):
-        ActionSpec(frozenset({Role.AGENT, Role.SUPERVISOR}), "确认不是重复"),
-    # 确认重复 by an agent files a gated merge; by a supervisor (a merge decider) it merges
-    # (handlers/duplicate_actions): the gate policy has the last word on who may do what
+        ActionSpec(frozenset({Role.AGENT, Role.SUPERVISOR}), "确认不是重复", final=False),
     (CardKind.SUSPECTED_DUPLICATE, Verb.CONFIRM_DUPLICATE):
-        ActionSpec(frozenset({Role.AGENT, Role.SUPERVISOR}), "确认重复"),
+        ActionSpec(frozenset({Role.AGENT, Role.SUPERVISOR}), "确认重复", final=False),
     # anomaly cards: who may act is the anomaly's route (owner + escalation chain), passed to
     # decide_click as ``allowed`` by the click use case
     (CardKind.ANOMALY, Verb.FIX): ActionSpec(_STAFF, "补录", final=False),

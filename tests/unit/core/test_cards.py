@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.outbox_sender import Pacer
 from core.anomalies import AnomalyCode, open_anomaly
-from core.card_views import order_detail, suspected_duplicate
+from core.card_views import dead_letter, order_detail, suspected_duplicate
 from core.cards import CardRecord, Outcome, decide_click, mark_handled
 from core.lookup import order_ref
 from core.outbox import Backoff
@@ -46,7 +46,13 @@ def test_a_handled_card_names_who_handled_it() -> None:
     assert done.card.status == "已由 张三 确认不是重复 10:42" and done.version == 2
     again = decide_click(done, "not_duplicate", BOSS, 2, "张三")
     assert (again.outcome, again.reply) == (Outcome.STALE, "此卡片已由 张三 处理")
-    stale = decide_click(card, "not_duplicate", AGENT, 7, "")
+    # a duplicate card keeps its buttons through updates (and WeCom reports the version
+    # first sent): its verbs skip the version check, the anomaly and the merge gate decide
+    assert decide_click(card, "not_duplicate", AGENT, 7, "").outcome is Outcome.ACCEPTED
+    letter = dead_letter("dl-1", 3, "webhook:youzan", "bad json", AT)
+    ops = Person("zl", "赵六", frozenset({Role.OPS}))
+    stale = decide_click(replace(letter, card=replace(letter.card, version=2)), "handled",
+                         ops, 1, "")
     assert stale.outcome is Outcome.STALE
 
 
