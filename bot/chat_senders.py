@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from bot.dingtalk.api import DingTalkApi, DingTalkApiError
 from bot.wecom.api import WeComApi, WeComApiError
-from bot.wecom.cards import handled_label
+from bot.wecom.cards import handled_label, render_markdown
 from core.outbox import OutboxItem, OutKind, card_of
 from handlers.ports import PermanentDeliveryError
 
@@ -73,12 +73,21 @@ class WeComSender:
             await self._api.send_text([user], str(message.payload["text"]))
             return None
         card = card_of(message)
-        token = str(message.payload.get("update_token", "")) or reference
-        if kind is OutKind.CARD_UPDATE and token and not card.buttons:
-            await self._api.update_card_buttons([user], token, handled_label(card.status))
-            return None
+        click = str(message.payload.get("update_token", ""))  # the click's own ResponseCode
+        token = click or reference
         if kind is OutKind.CARD_UPDATE and token:
-            await self._api.update_card([user], token, card, sent_version=1, source=self._source)
+            if card.buttons:
+                await self._api.update_card([user], token, card, sent_version=1,
+                                            source=self._source)
+            else:
+                await self._api.update_card_buttons([user], token, handled_label(card.status))
+            # A response_code updates the card once (WeCom doc 94888 / 94945): a send's code
+            # used here is spent, recorded as "" so the next update does not reuse it.
+            return None if click else ""
+        if kind is OutKind.CARD_UPDATE and not card.buttons:
+            # no handle left and nothing to tap (a button_interaction card needs a button):
+            # the card's new state as a message, so the person still sees what happened
+            await self._api.send_markdown([user], render_markdown(card))
             return None
         sent = await self._api.send_card([user], card, self._source)  # new, or no handle left
         return sent.response_code or None

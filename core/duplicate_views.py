@@ -54,7 +54,6 @@ def merge_evidence(duplicate: Order, keep: Order | None,
     rows = [("将取消（重复单）", f"{duplicate.key}：{order_summary(duplicate)}")]
     kept = str(anomaly.data.get("other", "-"))
     rows.append(("将保留", f"{kept}：{order_summary(keep)}" if keep else f"{kept}：（未找到）"))
-    rows.append(("发现", shanghai_text(anomaly.opened_at)))
     return tuple(rows)
 
 
