@@ -1,0 +1,300 @@
+"""A C freeze holds the order until a confirmed gated release (issue 5), through the real
+service: signed 拼多多 pushes to the real webhook, the SQL inbox and workers, the health checks
+in the ingest transaction, and the fake WeCom API; every chat message is a real encrypted,
+signed WeCom callback (text messages, template_card_event clicks; tests/fakes/wecom.py).
+
+Transcript: 拼多多 pushes a paid custom corner sofa whose remark says "进深 50cm" (the workshop
+cannot make one under 60 cm): the order is frozen (CUSTOM_SPEC_CONFLICT, C) and 孙七
+(SunQi, production) gets the card with the evidence (as a WeCom markdown message: a C card has
+no buttons). 拼多多 then pushes it as shipped: the state machine refuses to advance a held
+order, so the push is dead-lettered with the reason (counted as dead-lettered, a card to 赵六,
+ops) and the order stays paid. 张三 (agent) types "申请解冻 <订单号> <原因>": both
+supervisors (李四, 钱七) get the gate card; 张三 himself, and 孙七, tapping 确认 are refused
+(server-side role check) and nothing changes. 李四 rejects: the order stays frozen (another
+shipped push is refused again). 张三 asks again; 李四 taps 确认 twice and 钱七 taps after him:
+one release (one gate_confirmed, one anomaly_resolved, the anomaly resolved as ``gated``),
+every copy updated (李四's by his click's ResponseCode, 钱七's by her send's, 孙七's C card as
+a message saying who released it), 张三 told, 钱七 told it was handled. 拼多多's next push
+(shipped) advances the order. No WeCom response_code is used twice (doc 94888).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+from sqlalchemy import text
+
+from bot.app import build_app
+from bot.config import Config, DatabaseConfig, InboxConfig
+from bot.demo import DemoConfig
+from bot.demo.data import CUSTOM_SKUS
+from bot.demo.feeder import demo_shops
+from bot.demo.generator import DemoOrder, OrderGenerator, Stage, Variant
+from bot.demo.pushes import signed_push
+from bot.demo.setup import DEMO_RULE
+from bot.health_config import HealthConfig
+from bot.outbox_sender import SenderSettings
+from bot.people_config import PersonConfig
+from bot.wecom.callback import CALLBACK_PATH
+from bot.wecom.settings import WeComSettings
+from storage.db import create_engine
+from tests.e2e.chat_store import eventually
+from tests.fakes.wecom import (
+    FakeWeCom,
+    Recorded,
+    WeComSender,
+    card_event_xml,
+    post_callback,
+    text_xml,
+)
+
+SEND = "/cgi-bin/message/send"
+UPDATE = "/cgi-bin/message/update_template_card"
+AES_KEY = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
+PDD = next(shop for shop in demo_shops(DemoConfig(enabled=True)) if shop.channel == "pdd")
+STAFF = (
+    PersonConfig(id="zhangsan", name="张三", roles=("agent",), wecom_user_id="ZhangSan"),
+    PersonConfig(id="lisi", name="李四", roles=("supervisor",), wecom_user_id="LiSi"),
+    PersonConfig(id="qianqi", name="钱七", roles=("supervisor",), wecom_user_id="QianQi"),
+    PersonConfig(id="sunqi", name="孙七", roles=("production",), wecom_user_id="SunQi"),
+    PersonConfig(id="zhaoliu", name="赵六", roles=("ops",), wecom_user_id="ZhaoLiu"),
+)
+CONFLICT = "CUSTOM_SPEC_CONFLICT"
+
+
+class FrozenClock:
+    """The SLA timer worker's clock: no escalation or gate expiry fires during the test."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@dataclass
+class Service:
+    fake: FakeWeCom
+    wecom: WeComSender  # WeCom's side of the callback crypto
+    base: str
+    db_url: str
+    http: aiohttp.ClientSession
+    messages: int = 0
+
+    async def push(self, order: DemoOrder) -> int:
+        """拼多多 pushes ``order`` (signed like the platform does) to the shop's webhook."""
+        signed = signed_push(order, PDD, datetime.now(UTC))
+        async with self.http.post(f"{self.base}/webhooks/pdd/{PDD.shop_id}", data=signed.body,
+                                  headers=dict(signed.headers),
+                                  params=dict(signed.query)) as response:
+            return response.status
+
+    async def say(self, user: str, content: str) -> None:
+        self.messages += 1
+        xml = text_xml(self.fake.corp_id, user, content, f"{9100 + self.messages}")
+        assert await post_callback(self.http, self.base + CALLBACK_PATH, xml, self.wecom) == \
+            (200, "success")
+
+    async def tap(self, user: str, card: Recorded, verb: str, response_code: str) -> None:
+        template = card.body["template_card"]
+        (key,) = [b["key"] for b in template["button_list"] if b["key"].endswith(":" + verb)]
+        xml = card_event_xml(self.fake.corp_id, user, key, template["task_id"], response_code)
+        assert await post_callback(self.http, self.base + CALLBACK_PATH, xml, self.wecom) == \
+            (200, "success")
+
+    async def value(self, sql: str, **params: object) -> Any:
+        """The first row's one value (or its values as a tuple); None without a row."""
+        engine = create_engine(self.db_url)
+        try:
+            async with engine.connect() as conn:
+                row = (await conn.execute(text(sql), params)).first()
+                return None if row is None else row[0] if len(row) == 1 else tuple(row)
+        finally:
+            await engine.dispose()
+
+    async def until(self, sql: str, expected: object, within: float = 15, **params: object
+                    ) -> object:
+        """``sql``'s value once it equals ``expected`` (or whatever it is at the deadline)."""
+        deadline = asyncio.get_running_loop().time() + within
+        while True:
+            value = await self.value(sql, **params)
+            if value == expected or asyncio.get_running_loop().time() > deadline:
+                return value
+            await asyncio.sleep(0.1)
+
+
+@pytest.fixture
+async def service(sqlite_url: str) -> AsyncIterator[Service]:
+    async with FakeWeCom() as fake:
+        settings = WeComSettings(enabled=True, corp_id=fake.corp_id, agent_id=1000002,
+                                 secret=fake.secret, token="QDG6eK", encoding_aes_key=AES_KEY,
+                                 api_base=fake.base_url)
+        health = HealthConfig(custom_skus=dict(CUSTOM_SKUS), custom=(DEMO_RULE,))
+        config = Config(database=DatabaseConfig(url=sqlite_url), wecom=settings,
+                        inbox=InboxConfig(backend="sql", reclaim_idle_s=2.0, poll_ms=20),
+                        people=STAFF, shops=(PDD,), health=health)
+        app = build_app(config, sender_settings=SenderSettings(poll_s=0.05),
+                        clock=FrozenClock())
+        server = TestServer(app, host="127.0.0.1")
+        await server.start_server()
+        try:
+            async with aiohttp.ClientSession() as http:
+                yield Service(fake, WeComSender(settings.token, AES_KEY, fake.corp_id),
+                              str(server.make_url("")).rstrip("/"), sqlite_url, http)
+        finally:
+            await server.close()
+
+
+def sent(fake: FakeWeCom, user: str, msgtype: str) -> list[Recorded]:
+    return [r for r in fake.calls(SEND)
+            if r.body["touser"] == user and r.body["msgtype"] == msgtype]
+
+
+def markdown_to(fake: FakeWeCom, user: str, containing: str) -> list[str]:
+    return [r.body["markdown"]["content"] for r in sent(fake, user, "markdown")
+            if containing in r.body["markdown"]["content"]]
+
+
+def texts_to(fake: FakeWeCom, user: str, containing: str) -> list[str]:
+    return [r.body["text"]["content"] for r in sent(fake, user, "text")
+            if containing in r.body["text"]["content"]]
+
+
+def gate_cards(fake: FakeWeCom, user: str) -> list[Recorded]:
+    return [r for r in sent(fake, user, "template_card")
+            if r.body["template_card"]["main_title"]["title"] == "待确认：解冻订单"]
+
+
+def updates_with(fake: FakeWeCom, codes: set[str]) -> list[dict[str, Any]]:
+    return [u.body for u in fake.calls(UPDATE) if u.body["response_code"] in codes]
+
+
+def send_code(fake: FakeWeCom, card: Recorded) -> str:
+    """The response_code the fake answered to ``card``'s send (``rc-<request number>``)."""
+    return f"rc-{fake.requests.index(card) + 1}"
+
+
+STATUS = "SELECT status FROM orders WHERE channel = 'pdd' AND channel_order_id = :c"
+EVENTS = "SELECT count(*) FROM order_events WHERE order_key = :k AND kind = :kind"
+ANOMALY = "SELECT {} FROM anomalies WHERE order_key = :k AND code = '" + CONFLICT + "'"
+ESCALATIONS = "SELECT count(*) FROM timers WHERE kind = 'anomaly.escalate'"
+LETTERS = "SELECT count(*) FROM dead_letters WHERE source = 'webhook:pdd'"
+
+
+async def test_c_freeze_holds_the_order_until_a_confirmed_release(service: Service) -> None:
+    fake = service.fake
+    sofa = OrderGenerator(random.Random(11)).order("pdd", datetime.now(UTC),
+                                                   Variant.CUSTOM_CONFLICT)
+    key, ref = f"pdd:{sofa.order_id}", sofa.order_id
+    assert sofa.stage is Stage.PAID
+
+    # 1. the push that freezes: a C card to production, with the evidence
+    assert await service.push(sofa) == 200
+    (frozen,) = await eventually(lambda: markdown_to(fake, "SunQi", "定制图纸与工艺冲突"))
+    assert await service.value(ESCALATIONS) == 1
+    assert "depth_cm=50" in frozen and "订单已冻结" in frozen and key in frozen
+    assert await service.value(ANOMALY.format("status"), k=key) == "open"
+    assert await service.value(ANOMALY.format("blocking"), k=key) in (1, True)
+    assert await service.value(STATUS, c=ref) == "paid"
+    assert sent(fake, "ZhangSan", "markdown") == sent(fake, "ZhangSan", "template_card") == []
+
+    # 2. the channel says shipped: refused (a held order does not advance), dead-lettered
+    shipped = replace(sofa, stage=Stage.SHIPPED, updated_at=sofa.updated_at + timedelta(hours=1))
+    assert await service.push(shipped) == 200
+    assert await service.until(LETTERS, 1) == 1
+    reason = await service.value("SELECT reason FROM dead_letters WHERE source = 'webhook:pdd'")
+    assert "held by" in reason and "paid -> label_printed" in reason
+    assert await service.value("SELECT dead_lettered FROM channel_counters "
+                               "WHERE channel = 'pdd'") == 1
+    (letter_card,) = await eventually(lambda: sent(fake, "ZhaoLiu", "template_card"))
+    assert letter_card.body["template_card"]["main_title"]["title"].startswith("死信 #")
+    assert await service.value(STATUS, c=ref) == "paid"
+    assert await service.value(EVENTS, k=key, kind="state_changed") == 0
+
+    # 3. 张三 proposes the release; both supervisors get the gate card
+    await service.say("ZhangSan", f"申请解冻 {ref} 生产确认可按 60cm 制作")
+    (filed,) = await eventually(lambda: texts_to(fake, "ZhangSan", "已提交"))
+    assert "「解冻订单」提议 #" in filed and key in filed
+    (first,) = await eventually(lambda: gate_cards(fake, "LiSi"))
+    await eventually(lambda: gate_cards(fake, "QianQi"))
+    template = first.body["template_card"]
+    assert "原因：生产确认可按 60cm 制作" in template["sub_title_text"]
+    rows = {row["keyname"]: row["value"] for row in template["horizontal_content_list"]}
+    assert rows["订单"] == key
+    assert [b["text"] for b in template["button_list"]] == ["确认", "拒绝"]
+
+    # 4. nobody but a supervisor decides: the proposer and production are refused
+    await service.tap("ZhangSan", first, "gate_confirm", "rc-zhangsan")
+    await service.tap("SunQi", first, "gate_confirm", "rc-sunqi")
+    assert await eventually(lambda: texts_to(fake, "ZhangSan", "需要主管确认"))
+    assert await eventually(lambda: texts_to(fake, "SunQi", "需要主管确认"))
+    assert updates_with(fake, {"rc-zhangsan", "rc-sunqi"}) == []
+    assert await service.value(ANOMALY.format("status"), k=key) == "open"
+    assert await service.value("SELECT state FROM gate_proposals") == "proposed"
+
+    # 5. 李四 rejects: still frozen; the channel's next push is refused again
+    await service.tap("LiSi", first, "gate_reject", "rc-l-reject")
+    (rejected,) = await eventually(lambda: texts_to(fake, "ZhangSan", "拒绝"))
+    assert "已被 李四 拒绝，未执行" in rejected
+    (greyed,) = await eventually(lambda: updates_with(fake, {"rc-l-reject"}))
+    assert greyed["button"]["replace_name"] == "李四 拒绝"
+    await eventually(lambda: [u for u in fake.calls(UPDATE) if u.body["userids"] == ["QianQi"]])
+    assert await service.value(ANOMALY.format("status"), k=key) == "open"
+    assert await service.value(EVENTS, k=key, kind="gate_rejected") == 1
+    again = replace(shipped, updated_at=shipped.updated_at + timedelta(minutes=5))
+    assert await service.push(again) == 200
+    # the same refused content again: kept once, counted as a duplicate, not announced again
+    counts = "SELECT received, stored, duplicates, dead_lettered FROM channel_counters"
+    assert await service.until(counts, (3, 1, 1, 1)) == (3, 1, 1, 1)
+    assert await service.value(LETTERS) == 1 and len(sent(fake, "ZhaoLiu", "template_card")) == 1
+    assert await service.value(STATUS, c=ref) == "paid"
+
+    # 6. asked again; 李四 confirms with a double tap, 钱七 taps after him: one release
+    await service.say("ZhangSan", f"申请解冻 pdd:{ref} 已与客户确认改为 60cm")
+    second = (await eventually(lambda: gate_cards(fake, "LiSi")[1:]))[0]
+    hers = (await eventually(lambda: gate_cards(fake, "QianQi")[1:]))[0]
+    await service.tap("LiSi", second, "gate_confirm", "rc-l1")
+    await service.tap("LiSi", second, "gate_confirm", "rc-l2")  # the double tap
+    (told,) = await eventually(lambda: texts_to(fake, "ZhangSan", "确认："))
+    assert "已被 李四 确认：冻结已解除，订单可继续流转" in told
+    await service.tap("QianQi", hers, "gate_confirm", "rc-q1")
+    assert await eventually(lambda: texts_to(fake, "QianQi", "此卡片已由 李四 处理"))
+
+    assert await service.value(ANOMALY.format("status"), k=key) == "resolved"
+    assert await service.value(ANOMALY.format("resolution"), k=key) == "gated"
+    assert await service.value(ANOMALY.format("resolved_by"), k=key) == "lisi"
+    assert await service.value(EVENTS, k=key, kind="gate_confirmed") == 1
+    assert await service.value(EVENTS, k=key, kind="anomaly_resolved") == 1
+    assert await service.value("SELECT count(*) FROM gate_proposals WHERE state = 'executed'"
+                               ) == 1
+    assert await service.value("SELECT count(*) FROM timers WHERE kind = 'gate.expire'") == 0
+    assert await service.value(ESCALATIONS) == 0  # the freeze's SLA timer went with it
+
+    # every copy: 李四's by one of his clicks, 钱七's by her send's code, 孙七's C card anew
+    mine = await eventually(lambda: updates_with(fake, {"rc-l1", "rc-l2"}))
+    assert len(mine) == 1 and mine[0]["button"]["replace_name"] == "李四 确认"
+    theirs = await eventually(lambda: updates_with(fake, {send_code(fake, hers)}))
+    assert theirs[0]["userids"] == ["QianQi"] and theirs[0]["button"]["replace_name"] == \
+        "李四 确认"
+    assert updates_with(fake, {"rc-q1"}) == []  # her late tap changed nothing
+    (released,) = await eventually(lambda: markdown_to(fake, "SunQi", "确认解冻订单"))
+    assert "已由 李四 确认解冻订单" in released and "定制图纸与工艺冲突" in released
+    used = Counter(u.body["response_code"] for u in fake.calls(UPDATE))
+    assert max(used.values()) == 1, used  # each code once, as WeCom requires
+
+    # 7. released: the channel's next push advances the order
+    later = replace(again, updated_at=again.updated_at + timedelta(minutes=5))
+    assert await service.push(later) == 200
+    assert await service.until(STATUS, "label_printed", c=ref) == "label_printed"
+    assert await service.value(EVENTS, k=key, kind="state_changed") == 3  # allocation, print
+    assert await service.value(LETTERS) == 1
+    assert await service.value(counts) == (4, 2, 1, 1)
