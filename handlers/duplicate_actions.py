@@ -69,7 +69,8 @@ async def tap_duplicate(uow: ChatUnitOfWork, action: CardAction, record: CardRec
         return DuplicateTap(updated=closed(record, "已处理", now, None))  # a stale leftover
     pending = await uow.gates.open_for(GateKind.MERGE, anomaly.order_key)
     if pending is not None:
-        return DuplicateTap(reply=_waiting(pending))
+        decider = bool(policy_for(deps.gates, GateKind.MERGE).deciders & person.roles)
+        return DuplicateTap(reply=_waiting(pending, decider))
     await uow.anomalies.touch(anomaly.id, at=now)
     verb = Verb(action.ref.verb) if action.ref else Verb.NOT_DUPLICATE
     if verb is Verb.NOT_DUPLICATE:
@@ -146,6 +147,7 @@ async def _store_decided_gate_card(uow: ChatUnitOfWork, proposal: Proposal, pers
         raise ConcurrencyError(f"gate card {record.card_id} changed within its transaction")
 
 
-def _waiting(proposal: Proposal) -> str:
-    return (f"订单 {proposal.order_key} 的「{proposal.label}」提议 #{proposal.id} 正等待主管"
-            f"决定（截止 {shanghai_text(proposal.deadline)}），请在该提议卡片上处理。")
+def _waiting(proposal: Proposal, decider: bool) -> str:
+    text = (f"订单 {proposal.order_key} 的「{proposal.label}」提议 #{proposal.id} 正等待主管"
+            f"决定（截止 {shanghai_text(proposal.deadline)}）")
+    return text + (f"，请在「待确认：{proposal.label}」卡片上确认或拒绝。" if decider else "。")

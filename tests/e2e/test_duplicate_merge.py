@@ -228,6 +228,8 @@ async def test_agent_proposes_the_merge_and_a_supervisor_confirms_it_once(
     assert await anomaly_timers(service) == 0  # the proposal's own deadline runs now
     await agent2.page.click(card, "not_duplicate")  # an old copy's button: nothing happens
     assert "正等待主管决定" in await agent2.text("提议 #")
+    await boss.page.click(card, "confirm_duplicate")  # 李四's copy (he is an agent too)
+    assert "请在「待确认：合并重复订单」卡片上确认或拒绝" in await boss.text("提议 #")
 
     await asyncio.gather(boss.page.click(gate, "gate_confirm"),
                          boss.page.click(gate, "gate_confirm"))
