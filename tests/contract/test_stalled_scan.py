@@ -47,7 +47,7 @@ async def ingest(new_uow: UowFactory, *orders: Order, hours: float = 0) -> None:
 
 
 async def scan(new_uow: UowFactory, hours: float) -> int:
-    deps = ChatDeps(Directory(STAFF), new_uow,  # type: ignore[arg-type]
+    deps = ChatDeps(Directory(STAFF), new_uow,
                     anomalies=AnomalySettings(stalled_scan_s=SCAN_S))
     now = T0 + timedelta(hours=hours)
     async with new_uow() as uow:
