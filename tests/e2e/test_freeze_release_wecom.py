@@ -278,6 +278,8 @@ async def test_c_freeze_holds_the_order_until_a_confirmed_release(service: Servi
                                ) == 1
     assert await service.value("SELECT count(*) FROM timers WHERE kind = 'gate.expire'") == 0
     assert await service.value(ESCALATIONS) == 0  # the freeze's SLA timer went with it
+    async with service.http.get(f"{service.base}/metrics") as response:
+        assert 'orderbot_anomalies_closed_total{resolution="gated"} 1.0' in await response.text()
 
     # every copy: 李四's by one of his clicks, 钱七's by her send's code, 孙七's C card anew
     mine = await eventually(lambda: updates_with(fake, {"rc-l1", "rc-l2"}))
