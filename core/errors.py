@@ -55,5 +55,11 @@ class TemporaryFailureError(Exception):
     retry the work later instead of dead-lettering it as bad input."""
 
 
+class ConnectionLostError(TemporaryFailureError):
+    """The database connection died under a unit of work (a restart, a failover). Before its
+    COMMIT the work is rolled back with the connection; during COMMIT the outcome is unknown,
+    so only idempotent work (ingestion: upserts by key) is simply run again."""
+
+
 class ConcurrencyError(DomainError):
     """Someone else changed the order first (optimistic version check lost)."""

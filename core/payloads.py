@@ -29,6 +29,11 @@ class RawPayload:
     shop: str | None = None
     query: Mapping[str, str] = field(default_factory=dict)
     headers: Mapping[str, str] = field(default_factory=dict)
+    _digest: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Hashed once: the webhook, the snapshot and every order's arrival all ask for it.
+        object.__setattr__(self, "_digest", hashlib.sha256(self.body).hexdigest())
 
     def meta(self) -> dict[str, object]:
         """What besides the body is needed to process it again."""
@@ -38,7 +43,7 @@ class RawPayload:
     @property
     def digest(self) -> str:
         """SHA-256 of the body: the snapshot's address and the webhook dedup key."""
-        return hashlib.sha256(self.body).hexdigest()
+        return self._digest
 
     @property
     def origin(self) -> str:

@@ -22,7 +22,7 @@ from datetime import datetime
 from core.anomalies import Anomaly
 from core.batch import BatchResult, ingest_batch
 from core.counters import tally
-from core.errors import ConcurrencyError, TemporaryFailureError
+from core.errors import ConcurrencyError, ConnectionLostError, TemporaryFailureError
 from core.ingest import Arrival
 from core.order import to_canonical
 from core.payloads import CANONICAL_JSON, RawPayload
@@ -76,7 +76,12 @@ async def ingest_payloads(
 
 async def ingest_orders(cmd: IngestOrders, new_uow: Callable[[], UnitOfWork],
                         chat: ChatDeps | None = None) -> BatchResult:
-    """Store the batch; with ``chat``, announce what it caused in the same transaction."""
+    """Store the batch; with ``chat``, announce what it caused in the same transaction.
+
+    Retried with fresh state after a write race, and once after a lost database connection
+    (a pooled connection that died with a PostgreSQL restart: the batch is idempotent, so
+    running it again is safe even when the loss hit its COMMIT)."""
+    reconnected = False
     for attempt in range(1, ATTEMPTS + 1):
         try:
             if chat is None:
@@ -86,6 +91,11 @@ async def ingest_orders(cmd: IngestOrders, new_uow: Callable[[], UnitOfWork],
             if attempt == ATTEMPTS:
                 raise
             log.info("ingest retry %d after write race: %s", attempt, error)
+        except ConnectionLostError as error:
+            if reconnected or attempt == ATTEMPTS:
+                raise
+            reconnected = True
+            log.warning("ingest retry on a fresh connection: %s", error)
     raise AssertionError("unreachable")
 
 

@@ -10,10 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.counters import ChannelDay
 from storage.tables import ChannelCounterRow
-from storage.upsert import insert_for
+from storage.upsert import upsert_adding
 
 counters_t = ChannelCounterRow.__table__  # type: ignore[attr-defined]
 _FIELDS = ("received", "stored", "duplicates", "dead_lettered", "late")
+_ADD = upsert_adding(counters_t, ("day", "channel"), ("day", "channel", *_FIELDS), _FIELDS)
 
 
 class SqlCounters:
@@ -21,13 +22,9 @@ class SqlCounters:
         self._session = session
 
     async def add(self, rows: Sequence[ChannelDay]) -> None:
-        for row in rows:
-            query = insert_for(self._session, counters_t).values(**row.as_row())
-            query = query.on_conflict_do_update(
-                index_elements=["day", "channel"],
-                set_={name: counters_t.c[name] + query.excluded[name] for name in _FIELDS},
-            )
-            await self._session.execute(query)
+        """Add each row's counts to its (day, channel) row, creating it at need."""
+        if rows:
+            await self._session.execute(_ADD, [row.as_row() for row in rows])
 
     async def for_day(self, day: date) -> list[ChannelDay]:
         query = select(counters_t).where(counters_t.c.day == day).order_by(counters_t.c.channel)

@@ -34,10 +34,17 @@ def _sqlite(url: str) -> bool:
 
 
 def create_engine(url: str, *, echo: bool = False, **options: Any) -> AsyncEngine:
+    """The main engine (units of work). PostgreSQL: no pre-ping. On asyncpg a ping is BEGIN,
+    ``;``, ROLLBACK: three round trips on every checkout, i.e. every batch, outbox poll and
+    timer relay round. A pooled connection that died (PostgreSQL restarted) is found dead on
+    its first statement instead: SQLAlchemy invalidates the pool and ``storage.uow`` reports
+    ``core.errors.ConnectionLostError`` (nothing committed), which callers retry once on a
+    fresh connection (ingestion: ``handlers.ingest_order``; every other loop retries its
+    round anyway)."""
     if _sqlite(url):
         return _sqlite_engine(url, echo=echo, **options)
     options.setdefault("pool_size", 10)
-    options.setdefault("pool_pre_ping", True)
+    options.setdefault("pool_pre_ping", False)
     return create_async_engine(url, echo=echo, **options)
 
 

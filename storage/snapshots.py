@@ -11,9 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.payloads import RawPayload
 from storage.tables import SnapshotRow
-from storage.upsert import insert_for
+from storage.upsert import insert_ignoring
 
 snapshots_t = SnapshotRow.__table__  # type: ignore[attr-defined]
+_KEEP = insert_ignoring(snapshots_t, ("digest",), ("digest", "channel", "content_type", "size",
+                                                    "body", "received_at"))
 
 
 class SqlSnapshots:
@@ -22,14 +24,15 @@ class SqlSnapshots:
 
     async def keep(self, payloads: Sequence[RawPayload], *, at: datetime) -> None:
         """Store each body once (a repeat, in the batch or from before, is a no-op)."""
-        rows = {p.digest: {"digest": p.digest, "channel": p.channel,
-                           "content_type": p.content_type, "size": len(p.body),
-                           "body": zlib.compress(p.body, 1), "received_at": at}
-                for p in payloads}
+        rows: dict[str, dict[str, object]] = {}
+        for p in payloads:
+            digest = p.digest
+            if digest not in rows:
+                rows[digest] = {"digest": digest, "channel": p.channel,
+                                "content_type": p.content_type, "size": len(p.body),
+                                "body": zlib.compress(p.body, 1), "received_at": at}
         if rows:
-            query = insert_for(self._session, snapshots_t).on_conflict_do_nothing(
-                index_elements=["digest"])
-            await self._session.execute(query, list(rows.values()))
+            await self._session.execute(_KEEP, list(rows.values()))
 
     async def get(self, digest: str) -> bytes | None:
         query = select(snapshots_t.c.body).where(snapshots_t.c.digest == digest)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from types import TracebackType
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core.errors import ConcurrencyError
+from core.errors import ConcurrencyError, ConnectionLostError
 from storage.anomalies import SqlAnomalies
 from storage.card_windows import SqlCardWindows
 from storage.cards import SqlCards
@@ -29,7 +29,9 @@ class SqlUnitOfWork:
     """``async with uow:`` opens a transaction; leave without ``commit()`` and it rolls back.
 
     A unique-key race (two workers creating the same order at once) surfaces as
-    ``ConcurrencyError`` so the use case can retry with fresh state.
+    ``ConcurrencyError`` so the use case can retry with fresh state. A connection found dead
+    (the main engine does not pre-ping, see ``storage.db.create_engine``) surfaces as
+    ``ConnectionLostError``: SQLAlchemy has invalidated the pool, so a retry gets a fresh one.
     """
 
     orders: SqlOrderRepository
@@ -88,6 +90,8 @@ class SqlUnitOfWork:
             await session.close()
         if isinstance(exc, IntegrityError):
             raise ConcurrencyError(f"conflicting write: {exc.orig}") from exc
+        if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+            raise ConnectionLostError(f"database connection lost: {exc.orig}") from exc
 
     async def commit(self) -> None:
         assert self._session is not None, "commit() outside 'async with'"
