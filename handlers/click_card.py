@@ -10,7 +10,7 @@ handled it) and an update of the card for everyone who holds it. A double tap ac
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
 from core.card_views import order_detail
@@ -26,7 +26,7 @@ from core.cards import (
 )
 from core.chat import ActionRef, CardAction
 from core.errors import ConcurrencyError
-from core.outbox import card_message, text_message
+from core.outbox import Outgoing, card_message, text_message
 from core.people import REFUSAL_UNKNOWN_STAFF, Person
 from handlers.anomaly_actions import act as act_on_anomaly
 from handlers.anomaly_actions import allowed_roles
@@ -96,49 +96,44 @@ async def _apply(action: CardAction, ref: ActionRef, person: Person, deps: ChatD
         else:
             updated = await EFFECTS[(record.kind, Verb(ref.verb))](uow, record, person,
                                                                    decision.spec, now)
-        if not await uow.cards.replace(updated, expected_version=record.version, at=now):
-            raise ConcurrencyError(f"card {record.card_id} changed since it was loaded")
-        await _update_holders(uow, action, updated, now)
-        await uow.commit()
+        await _settle(uow, action, record, updated, "", now)
 
 
 async def _gate(uow: ChatUnitOfWork, action: CardAction, record: CardRecord, ref: ActionRef,
                 person: Person, deps: ChatDeps, now: datetime) -> None:
     """A supervisor decides a gated action (``handlers/decide_gate``)."""
     result = await decide_gate(uow, record, ref.verb, person, deps, now=now)
-    if result.updated is None:
-        await _tell(uow, action, result.reply, now)
-        return
-    if not await uow.cards.replace(result.updated, expected_version=record.version, at=now):
-        raise ConcurrencyError(f"card {record.card_id} changed since it was loaded")
-    await _update_holders(uow, action, result.updated, now)
-    await uow.commit()
+    await _settle(uow, action, record, result.updated, result.reply, now)
 
 
 async def _duplicate(uow: ChatUnitOfWork, action: CardAction, record: CardRecord,
                      person: Person, spec: ActionSpec, deps: ChatDeps, now: datetime) -> None:
     """不是重复 / 确认重复 (``handlers/duplicate_actions``: the merge goes through the gate)."""
     result = await tap_duplicate(uow, action, record, person, spec, deps, now=now)
-    if result.updated is None:
-        await _tell(uow, action, result.reply, now)
-        return
-    if not await uow.cards.replace(result.updated, expected_version=record.version, at=now):
-        raise ConcurrencyError(f"card {record.card_id} changed since it was loaded")
-    await _update_holders(uow, action, result.updated, now)
-    await uow.commit()
+    await _settle(uow, action, record, result.updated, result.reply, now)
 
 
 async def _task(uow: ChatUnitOfWork, action: CardAction, record: CardRecord, ref: ActionRef,
                 person: Person, deps: ChatDeps, now: datetime) -> None:
     """认领 / 完成 / 升级 on a chat task (``handlers/task_changes``)."""
     result = await tap_task(uow, action, record, ref.verb, person, deps, now=now)
-    if result.updated is None:
-        await _tell(uow, action, result.reply, now)
+    # result.then: the escalated card to supervisors
+    await _settle(uow, action, record, result.updated, result.reply, now, then=result.then)
+
+
+async def _settle(uow: ChatUnitOfWork, action: CardAction, record: CardRecord,
+                  updated: CardRecord | None, reply: str, now: datetime,
+                  then: Sequence[Outgoing] = ()) -> None:
+    """End a tap: no new card -> only ``reply`` to the tapper; else store the card if nobody
+    changed it since it was loaded (else retry), update every holder, queue ``then``, commit."""
+    if updated is None:
+        await _tell(uow, action, reply, now)
         return
-    if not await uow.cards.replace(result.updated, expected_version=record.version, at=now):
+    if not await uow.cards.replace(updated, expected_version=record.version, at=now):
         raise ConcurrencyError(f"card {record.card_id} changed since it was loaded")
-    await _update_holders(uow, action, result.updated, now)
-    await uow.outbox.add(list(result.then), at=now)  # the escalated card to supervisors
+    await _update_holders(uow, action, updated, now)
+    if then:
+        await uow.outbox.add(list(then), at=now)
     await uow.commit()
 
 
