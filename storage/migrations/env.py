@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 import storage.chat_tables  # (puts the cards table on the shared metadata)
 import storage.health_tables  # (health rule hits, stock levels)
 import storage.inbox.tables  # (puts the inbox tables on the shared metadata)
+import storage.kf_tables  # (微信客服 sync cursors)
 import storage.timer_tables  # (timers, chat prompts)
 import storage.tracking_tables  # noqa: F401  (parcels, traces, customer bindings)
 from storage.db import create_engine
