@@ -21,13 +21,19 @@ Figures: ``customer_query_p99_ms`` (target < 50), ``customer_query_per_s``, and
 from /proc), which does not depend on how loaded the machine is; the PostgreSQL backends' CPU
 per query, the load average and this load client's own CPU are printed beside them. With
 200 requests always in flight, latency is at least 200 / throughput (Little's law): the p99
-can only be under 50 ms when the service answers > 4,000 queries/s, which one Python process
-does not (a bare aiohttp handler answering a constant does ~1,000/s on this load client).
+can only be under 50 ms when the service answers > 4,000 queries/s on the same 2 cores as
+PostgreSQL, Redis and this load client.
 
 So a second window, 15 s on the same 200 connections, is paced: each client asks at random
 times, once a second on average (200 queries/s, open loop, latency counted from when each
 query was due): ``customer_query_paced_p99_ms`` is what a customer waits when 200 customers
 are connected and the service is not saturated.
+
+A third window measures the floor: ``bench.track_floor`` (a bare aiohttp handler doing only
+the same Redis script and the same lookup statement on plain asyncpg, no SQLAlchemy, no
+access decision, no rendering) under the same closed loop, on the same database:
+``customer_query_floor_p99_ms`` / ``customer_query_floor_per_s`` show how much of the
+closed-loop latency any Python service pays here and how much is orderbot's own code.
 """
 
 from __future__ import annotations
@@ -73,6 +79,7 @@ CLIENTS = 200
 WARM_S, MEASURE_S = 5.0, 15.0
 PACED_RATE = 1.0  # queries a second per client in the paced window: 200/s in all
 REDIS_URL = os.environ.get("ORDERBOT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+ROOT = Path(__file__).resolve().parent.parent  # bench.track_floor runs from here
 MIX = (("tracking", 4), ("order", 3), ("phone", 2), ("unknown", 1))
 
 
@@ -133,8 +140,9 @@ def _ask(rng: random.Random) -> tuple[str, dict[str, str], str]:
 
 
 async def _ask_once(session: aiohttp.ClientSession, base: str, ident: int,
-                    rng: random.Random, failures: list[str]) -> None:
+                    rng: random.Random, failures: list[str], check: bool = True) -> None:
     kind, params, expected = _ask(rng)
+    expected = expected if check else ""
     client = f"10.{ident // 250}.{ident % 250}.{rng.randrange(250)}"  # one per customer
     async with session.get(f"{base}/api/track", params=params,
                            headers={"X-Forwarded-For": client}) as response:
@@ -144,12 +152,12 @@ async def _ask_once(session: aiohttp.ClientSession, base: str, ident: int,
 
 
 async def _client(session: aiohttp.ClientSession, base: str, ident: int, stop: float,
-                  latencies: list[float], failures: list[str]) -> None:
+                  latencies: list[float], failures: list[str], check: bool = True) -> None:
     """Closed loop: the next query as soon as the last is answered."""
     rng = random.Random(ident)
     while time.perf_counter() < stop:
         started = time.perf_counter()
-        await _ask_once(session, base, ident, rng, failures)
+        await _ask_once(session, base, ident, rng, failures, check)
         latencies.append((time.perf_counter() - started) * 1000)
 
 
@@ -174,6 +182,33 @@ async def _load(session: aiohttp.ClientSession, base: str, seconds: float, *,
     await asyncio.gather(*(client(session, base, i, stop, latencies, failures)
                            for i in range(CLIENTS)))
     return latencies, failures
+
+
+async def _floor(url: str, prefix: str) -> list[float]:
+    """The closed-loop window again against ``bench.track_floor`` (the same I/O, none of
+    the service's own code) on the same database: what any Python answer costs here."""
+    port = free_port()
+    floor = subprocess.Popen(  # noqa: ASYNC220 (started once, before the load)
+        [sys.executable, "-m", "bench.track_floor", str(port), url, REDIS_URL, prefix],
+        cwd=ROOT, stdout=subprocess.DEVNULL)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        await _ready(base)
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=CLIENTS)) as s:
+            stop = time.perf_counter() + WARM_S
+            await asyncio.gather(*(_client(s, base, i, stop, [], [], False)
+                                   for i in range(CLIENTS)))
+            latencies: list[float] = []
+            failures: list[str] = []
+            stop = time.perf_counter() + MEASURE_S
+            await asyncio.gather(*(_client(s, base, i, stop, latencies, failures, False)
+                                   for i in range(CLIENTS)))
+    finally:
+        floor.terminate()
+        floor.wait(10)
+    if failures:
+        raise RuntimeError(f"{len(failures)} floor queries failed: {sorted(set(failures))}")
+    return latencies
 
 
 async def _ready(base: str) -> None:
@@ -257,7 +292,10 @@ async def run() -> list[Figure]:
             finally:
                 server.terminate()
                 server.wait(10)
-                await _forget(prefix)
+        try:
+            floor = await _floor(url, prefix)
+        finally:
+            await _forget(prefix)
     count, cuts = len(latencies), statistics.quantiles(latencies, n=100)
     paced_cuts = statistics.quantiles(paced, n=100)
     print(f"# track: closed loop {count} queries in {MEASURE_S:.0f} s ({count / MEASURE_S:.0f}"
@@ -267,10 +305,16 @@ async def run() -> list[Figure]:
           f"({len(paced) / MEASURE_S:.0f}/s), p50 {paced_cuts[49]:.1f} ms, p99 "
           f"{paced_cuts[98]:.1f} ms; load average {os.getloadavg()[0]:.2f} on "
           f"{os.cpu_count()} CPUs", file=sys.stderr)
+    floor_cuts = statistics.quantiles(floor, n=100)
+    print(f"# track floor (bare aiohttp + Redis script + the same SQL on asyncpg, same load): "
+          f"{len(floor) / MEASURE_S:.0f}/s, p50 {floor_cuts[49]:.1f} ms, p99 "
+          f"{floor_cuts[98]:.1f} ms", file=sys.stderr)
     return [Figure("customer_query_p99_ms", round(cuts[98], 1), "ms"),
             Figure("customer_query_per_s", round(count / MEASURE_S), "req/s"),
             Figure("customer_query_cpu_ms", round(service_cpu / count * 1000, 2), "ms"),
-            Figure("customer_query_paced_p99_ms", round(paced_cuts[98], 1), "ms")]
+            Figure("customer_query_paced_p99_ms", round(paced_cuts[98], 1), "ms"),
+            Figure("customer_query_floor_p99_ms", round(floor_cuts[98], 1), "ms"),
+            Figure("customer_query_floor_per_s", round(len(floor) / MEASURE_S), "req/s")]
 
 
 async def _forget(prefix: str) -> None:
