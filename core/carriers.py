@@ -32,16 +32,16 @@ class Carrier:
 
 CARRIERS: tuple[Carrier, ...] = (
     Carrier("SF", "顺丰速运", "shunfeng", "SF", (1, 2), True, ("顺丰", "顺丰快递")),
-    Carrier("ZTO", "中通快递", "zhongtong", "ZTO", (2, 4), True, ("中通",)),
+    Carrier("ZTO", "中通快递", "zhongtong", "ZTO", (2, 4), True, ("中通", "中通速递")),
     Carrier("YTO", "圆通速递", "yuantong", "YTO", (2, 4), False, ("圆通", "圆通快递")),
     Carrier("YD", "韵达快递", "yunda", "YD", (2, 4), False, ("韵达", "YUNDA")),
     Carrier("STO", "申通快递", "shentong", "STO", (2, 4), False, ("申通",)),
-    Carrier("JD", "京东快递", "jd", "JD", (1, 3), False, ("京东", "京东物流")),
+    Carrier("JD", "京东快递", "jd", "JD", (1, 3), False, ("京东", "京东物流", "京东配送")),
     Carrier("EMS", "EMS", "ems", "EMS", (2, 5), False, ("中国邮政EMS", "邮政EMS")),
     Carrier("YZPY", "邮政快递包裹", "youzhengguonei", "YZPY", (3, 6), False,
             ("邮政", "邮政包裹", "中国邮政")),
     Carrier("DBL", "德邦快递", "debangwuliu", "DBL", (2, 4), False, ("德邦", "德邦物流")),
-    Carrier("JTSD", "极兔速递", "jtexpress", "JTSD", (2, 4), False, ("极兔", "J&T")),
+    Carrier("JTSD", "极兔速递", "jtexpress", "JTSD", (2, 4), False, ("极兔", "J&T", "极兔快递")),
     Carrier("HTKY", "百世快递", "huitongkuaidi", "HTKY", (2, 4), False, ("百世", "百世汇通")),
 )
 

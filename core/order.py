@@ -6,7 +6,12 @@
      "receiver":{"name","phone","province","city","district","address"},
      "lines":[{"sku","channel_sku_id","title","quantity","unit_price_fen","paid_fen"}],
      "total_fen","paid_fen","freight_fen","created_at","paid_at","presale","remark",
-     "invoice":{"kind","title","tax_id"} | null}
+     "invoice":{"kind","title","tax_id"} | null,
+     "shipments":[{"tracking_no","carrier","source"}]}
+
+``shipments`` (the waybills a channel says the seller shipped with) is written only when there
+is one, and read as empty when absent, so documents of unshipped orders keep their shape. It is
+not stored on the order: ingestion registers each one as a parcel (``storage/parcels.py``).
 
 Money is integer fen, times are aware (UTC inside, ISO-8601 with offset in JSON), unknown
 values are ``None``/null. Construction validates, so an ``Order`` that exists is well formed.
@@ -25,6 +30,7 @@ from core.errors import InvalidOrderError
 from core.states import OrderState
 
 RECEIVER_FIELDS = ("name", "phone", "province", "city", "district", "address")
+SHIPMENT_FIELDS = ("tracking_no", "carrier", "source")
 LINE_FIELDS = ("sku", "channel_sku_id", "title", "quantity", "unit_price_fen", "paid_fen")
 ORDER_FIELDS = (
     "channel", "channel_order_id", "status", "channel_status", "buyer_id", "receiver", "lines",
@@ -100,6 +106,22 @@ class Invoice:
 
 
 @dataclass(frozen=True, slots=True)
+class Shipment:
+    """A waybill the order was shipped with, as its source reported it: the tracking number and
+    our carrier code (``core.carriers``; adapters normalise the channel's own company name or
+    id). ``source`` says who told us ("channel": the order payload)."""
+
+    tracking_no: str
+    carrier: str
+    source: str = "channel"
+
+    def __post_init__(self) -> None:
+        _text(self.tracking_no, "shipments.tracking_no", required=True)
+        _text(self.carrier, "shipments.carrier", required=True)
+        _text(self.source, "shipments.source", required=True)
+
+
+@dataclass(frozen=True, slots=True)
 class Order:
     channel: str
     channel_order_id: str
@@ -116,6 +138,7 @@ class Order:
     presale: bool = False
     remark: str | None = None
     invoice: Invoice | None = None
+    shipments: tuple[Shipment, ...] = ()
 
     def __post_init__(self) -> None:
         _text(self.channel, "channel", required=True)
@@ -126,6 +149,8 @@ class Order:
             _fen(getattr(self, name), name)
         if not isinstance(self.lines, tuple):
             raise InvalidOrderError("lines", "expected a tuple of OrderLine")
+        if not isinstance(self.shipments, tuple):
+            raise InvalidOrderError("shipments", "expected a tuple of Shipment")
         if type(self.presale) is not bool:
             raise InvalidOrderError("presale", "expected true or false")
         _text(self.channel_status, "channel_status")
@@ -152,7 +177,7 @@ class Order:
 def to_canonical(order: Order) -> dict[str, Any]:
     """The contract JSON object (a plain dict, ready for ``json.dumps``)."""
     invoice = order.invoice
-    return {
+    doc = {
         "channel": order.channel,
         "channel_order_id": order.channel_order_id,
         "status": order.status.value,
@@ -171,6 +196,10 @@ def to_canonical(order: Order) -> dict[str, Any]:
             "kind": invoice.kind.value, "title": invoice.title, "tax_id": invoice.tax_id,
         },
     }  # fmt: skip
+    if order.shipments:
+        doc["shipments"] = [{name: getattr(shipment, name) for name in SHIPMENT_FIELDS}
+                            for shipment in order.shipments]
+    return doc
 
 
 def from_canonical(doc: Mapping[str, Any]) -> Order:
@@ -196,6 +225,8 @@ def from_canonical(doc: Mapping[str, Any]) -> Order:
         presale=doc["presale"],
         remark=doc["remark"],
         invoice=_invoice(doc["invoice"]),
+        shipments=tuple(_shipment(item, i) for i, item
+                        in enumerate(_list(doc.get("shipments", []), "shipments"))),
     )
 
 
@@ -249,3 +280,12 @@ def _invoice(value: object) -> Invoice | None:
     except ValueError:
         raise InvalidOrderError("invoice.kind", "expected 'personal' or 'company'") from None
     return Invoice(kind=kind, title=doc.get("title"), tax_id=doc.get("tax_id"))
+
+
+def _shipment(value: object, index: int) -> Shipment:
+    doc = _object(value, f"shipments[{index}]")
+    for name in ("tracking_no", "carrier"):
+        if name not in doc:
+            raise InvalidOrderError(f"shipments[{index}].{name}", "missing")
+    return Shipment(tracking_no=doc["tracking_no"], carrier=doc["carrier"],
+                    source=doc.get("source", "channel"))

@@ -24,6 +24,7 @@ from core.payloads import RawPayload
 from core.prompts import Prompt
 from core.tasks import Task, TaskKind
 from core.timers import Timer
+from core.tracking import Parcel
 
 
 class Inbox(Protocol):
@@ -118,6 +119,15 @@ class Counters(Protocol):
     async def add(self, rows: Sequence[ChannelDay]) -> None: ...
 
 
+class ChannelParcels(Protocol):
+    """Where ingestion puts the waybills a channel reported (``storage/parcels.py``)."""
+
+    async def register_bound(self, parcels: Sequence[Parcel], *, at: datetime) -> int:
+        """Register parcels of orders stored in this transaction; a number already stored
+        adds nothing (bound to the order when it had none). How many were new."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. ``async with uow:``; leaving without ``commit()`` rolls back."""
 
@@ -132,6 +142,9 @@ class UnitOfWork(Protocol):
 
     @property
     def counters(self) -> Counters: ...
+
+    @property
+    def parcels(self) -> ChannelParcels: ...
 
     async def __aenter__(self) -> UnitOfWork: ...
 

@@ -14,6 +14,7 @@ from core.tracking import FINAL, Parcel, TraceLine, TrackingState
 from storage.bulk import is_postgres
 from storage.tables import OrderRow, TaskRow
 from storage.tracking_tables import ParcelRow, ParcelTraceRow
+from storage.upsert import insert_ignoring
 
 parcels_t = ParcelRow.__table__  # type: ignore[attr-defined]
 traces_t = ParcelTraceRow.__table__  # type: ignore[attr-defined]
@@ -69,6 +70,39 @@ class SqlParcels:
                                              [values])
         new_id = int(result.scalar_one())
         return (await self.get(new_id)) or parcel, True
+
+    async def register_bound(self, parcels: Sequence[Parcel], *, at: datetime) -> int:
+        """Register parcels whose order is stored in this transaction (a channel's waybills).
+        A number already stored is left as it is (a re-push adds nothing), or bound to this
+        order when it had none; new ones are inserted-or-nothing on (tracking number, carrier),
+        so a concurrent batch with the same waybill cannot fail this one. Returns how many were
+        new. Nothing leaves the transaction (no subscription): a new parcel is due for polling
+        at once (``next_poll_at`` = ``at``)."""
+        if not parcels:
+            return 0
+        query = select(parcels_t.c.tracking_no, parcels_t.c.carrier, parcels_t.c.order_key
+                       ).where(parcels_t.c.tracking_no.in_({p.tracking_no for p in parcels}))
+        stored = {(r.tracking_no, r.carrier): r.order_key
+                  for r in (await self._session.execute(query)).all()}
+        ids = {key: await self._order_id(key) for key in {p.order_key for p in parcels}}
+        new = [p for p in parcels if (p.tracking_no, p.carrier) not in stored]
+        if new:
+            rows = [{"carrier": p.carrier, "tracking_no": p.tracking_no,
+                     "order_id": ids[p.order_key], "order_key": p.order_key,
+                     "channel": p.channel, "source": p.source, "next_poll_at": at,
+                     "created_at": at, "updated_at": at, "subscribed": None, **_values(p)}
+                    for p in new]
+            await self._session.execute(
+                insert_ignoring(parcels_t, ("tracking_no", "carrier"), tuple(rows[0])), rows)
+        for p in parcels:
+            if (p.tracking_no, p.carrier) in stored and stored[p.tracking_no, p.carrier] is None:
+                await self._session.execute(
+                    update(parcels_t).where(parcels_t.c.tracking_no == p.tracking_no,
+                                            parcels_t.c.carrier == p.carrier,
+                                            parcels_t.c.order_key.is_(None))
+                    .values(order_key=p.order_key, order_id=ids[p.order_key],
+                            channel=p.channel, updated_at=at))
+        return len(new)
 
     async def _bind(self, stored: Parcel, parcel: Parcel, at: datetime) -> None:
         await self._session.execute(

@@ -12,6 +12,11 @@ A message-push body (a JSON array of ``{"tag", "msg_id", "data"}``) carries only
 status, never the order, so ``parse`` refuses it with a clear reason; ``parse_push`` gives
 the ids to fetch with order.orderDetail (``api.fetch_orders``) instead. Amounts are integer
 fen, times unix seconds.
+
+Waybills: the shop order's ``logistics_info[]`` (one item per parcel: ``tracking_no`` 物流单号,
+``company`` 物流公司 code, ``company_name`` 物流公司名称, ``ship_time``, ``delivery_id`` 包裹id);
+the carrier is named from ``company`` or, failing that, ``company_name`` (whichever
+``core.carriers`` knows).
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from core.errors import UnknownStatusError
-from core.order import Order, OrderLine, Receiver
+from core.order import Order, OrderLine, Receiver, Shipment
 from core.privacy import is_protected
 from core.states import OrderState
 from integrations.channels.base import ChannelPayloadError, PushContent, WebhookRequest
@@ -34,6 +39,7 @@ from integrations.channels.payload import (
     arr,
     fen,
     ident,
+    items,
     load_json,
     obj,
     optional_ident,
@@ -42,6 +48,7 @@ from integrations.channels.payload import (
     text,
     unix_time,
 )
+from integrations.channels.shipments import shipment, unique
 
 CHANNEL = "douyin"
 SUCCESS = 10000
@@ -109,7 +116,18 @@ def map_order(order: Mapping[str, Any], path: str = "$") -> Order:
         presale=presale,
         remark=text(order.get("buyer_words"), f"{path}.buyer_words"),
         invoice=None,  # 抖店 order payloads carry no invoice request (see order.invoiceList)
+        shipments=_shipments(order, path),
     )
+
+
+def _shipments(order: Mapping[str, Any], path: str) -> tuple[Shipment, ...]:
+    key = f"{CHANNEL}:{order.get('order_id')}"
+    return unique(
+        shipment(text(item.get("tracking_no"), f"{where}.tracking_no"),
+                 [text(item.get("company"), f"{where}.company"),
+                  text(item.get("company_name"), f"{where}.company_name")],
+                 where=f"{key} {where}")
+        for item, where in items(order, "logistics_info", path))
 
 
 def _paid_phases(phases: list[Any]) -> list[Mapping[str, Any]]:

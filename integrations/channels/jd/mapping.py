@@ -7,6 +7,9 @@ Field names are the JOS ones of ``jingdong.pop.order.search`` and ``jingdong.pop
 
 JD gives no per-line paid amount (discounts sit in ``couponDetailList``), so a line's ``paid_fen``
 is ``jdPrice × itemTotal`` before discounts; the order's ``paid_fen`` is ``orderPayment``.
+
+Waybill: ``OrderSearchInfo.waybill`` (运单号) with ``logisticsId`` (物流公司ID, see
+``jd/carriers.py``); one per order.
 """
 
 from __future__ import annotations
@@ -14,10 +17,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from core.order import Invoice, InvoiceKind, Order, OrderLine, Receiver
+from core.order import Invoice, InvoiceKind, Order, OrderLine, Receiver, Shipment
 from core.states import OrderState
 from integrations.channels import payload as r
+from integrations.channels.jd.carriers import LOGISTICS_COMPANIES
 from integrations.channels.jd.statuses import STATUSES
+from integrations.channels.shipments import shipment, unique
 
 CHANNEL = "jd"
 _UNPAID = {OrderState.PENDING_PAYMENT, OrderState.CANCELLED}
@@ -45,7 +50,15 @@ def map_order(doc: Mapping[str, Any], path: str) -> Order:
         freight_fen=r.yuan(doc.get("freightPrice"), f"{path}.freightPrice"),
         remark=r.text(doc.get("orderRemark"), f"{path}.orderRemark"),
         invoice=_invoice(doc, path),
+        shipments=unique([_shipment(doc, path)]),
     )
+
+
+def _shipment(doc: Mapping[str, Any], path: str) -> Shipment | None:
+    company = r.text(doc.get("logisticsId"), f"{path}.logisticsId")
+    return shipment(r.text(doc.get("waybill"), f"{path}.waybill"),
+                    [LOGISTICS_COMPANIES.get(company or "")],
+                    where=f"{CHANNEL}:{doc.get('orderId')} {path} logisticsId={company}")
 
 
 def _buyer(doc: Mapping[str, Any], path: str) -> str | None:

@@ -12,6 +12,9 @@ Shapes accepted (POP API docs; field names as in the generated SDK ``lywzx/pdd-n
 Amounts are yuan (strings or JSON numbers), times "yyyy-MM-dd HH:mm:ss" Beijing time. The
 receiver comes plain, masked (``receiver_phone`` "1387677****" outside 待发货) or encrypted
 (``~...~`` ciphertext); every form is kept as received.
+
+Waybill: ``tracking_number`` (快递运单号) with ``logistics_id`` (快递公司编号, see
+``pdd/carriers.py``); one per order, as the order objects have no per-parcel list.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from core.errors import UnknownStatusError
-from core.order import Invoice, InvoiceKind, Order, OrderLine, Receiver
+from core.order import Invoice, InvoiceKind, Order, OrderLine, Receiver, Shipment
 from core.states import OrderState
 from integrations.channels.base import ChannelPayloadError, PushContent, WebhookRequest
 from integrations.channels.payload import (
@@ -35,12 +38,14 @@ from integrations.channels.payload import (
     text,
     yuan,
 )
+from integrations.channels.pdd.carriers import LOGISTICS_COMPANIES
 from integrations.channels.pdd.statuses import (
     CONFIRM_STATUS,
     REFUND_STATUS,
     STEP_TRADE_STATUS,
     statuses,
 )
+from integrations.channels.shipments import shipment, unique
 
 CHANNEL = "pdd"
 LISTS = {"order_list_get_response": "order_list",
@@ -135,7 +140,15 @@ def map_order(order: Mapping[str, Any], path: str = "$") -> Order:
         or _step(order, path) is not None,
         remark=text(order.get("buyer_memo"), f"{path}.buyer_memo"),
         invoice=_invoice(order, path),
+        shipments=unique([_shipment(order, path)]),
     )
+
+
+def _shipment(order: Mapping[str, Any], path: str) -> Shipment | None:
+    company = optional_ident(order.get("logistics_id"), f"{path}.logistics_id")
+    return shipment(text(order.get("tracking_number"), f"{path}.tracking_number"),
+                    [LOGISTICS_COMPANIES.get(company or "")],
+                    where=f"{CHANNEL}:{order.get('order_sn')} {path} logistics_id={company}")
 
 
 def _line(item: Mapping[str, Any], path: str) -> OrderLine:

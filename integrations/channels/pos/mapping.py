@@ -3,6 +3,10 @@
 The column set is ours and documented in README.md. Receipt-level columns repeat on every row
 of a receipt and must agree; the first row wins and a disagreement is an error naming the row.
 Text may be UTF-8 (with or without BOM) or GBK, as Windows POS software exports it.
+
+No waybills: a POS receipt is a sale over the counter and the column set has no tracking
+number or carrier, so POS orders carry no shipments (a later delivery is registered by whoever
+creates its waybill: the WMS or the e-waybill integration).
 """
 
 from __future__ import annotations

@@ -12,6 +12,11 @@ tests/data/channels/taobao/SOURCES.md):
 
 Money is yuan strings ("200.07"), times "yyyy-MM-dd HH:mm:ss" Beijing time. Receiver fields may
 be masked (``张**``) or TOP ciphertext; they are kept exactly as received.
+
+Waybills: TOP puts them on each sub-order (``Order.invoice_no`` 子订单所在包裹的运单号,
+``Order.logistics_company`` 子订单发货的快递公司名称), so a trade shipped in several parcels
+(``SELLER_CONSIGNED_PART``, split shipping) carries each parcel's number on its lines; the
+trade itself has no waybill field (``out_sid``/``company_code`` belong to the logistics APIs).
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from core.errors import UnknownStatusError
-from core.order import Invoice, InvoiceKind, Order, OrderLine, Receiver
+from core.order import Invoice, InvoiceKind, Order, OrderLine, Receiver, Shipment
 from core.states import OrderState
 from integrations.channels.base import ChannelPayloadError, PushContent, WebhookRequest
 from integrations.channels.payload import (
@@ -34,6 +39,7 @@ from integrations.channels.payload import (
     text,
     yuan,
 )
+from integrations.channels.shipments import shipment, unique
 from integrations.channels.taobao.statuses import (
     DEPOSIT_PAID_STEP,
     REFUND_IN_PROGRESS,
@@ -122,7 +128,15 @@ def map_trade(trade: Mapping[str, Any], path: str = "$") -> Order:
         presale=_step_status(trade, path) is not None,
         remark=text(trade.get("buyer_message"), f"{path}.buyer_message"),
         invoice=_invoice(trade, path),
+        shipments=unique(_shipment(obj(o, f"{lines_path}[{i}]"), f"{lines_path}[{i}]", tid)
+                         for i, o in enumerate(lines_raw)),
     )
+
+
+def _shipment(order: Mapping[str, Any], path: str, tid: str) -> Shipment | None:
+    return shipment(text(order.get("invoice_no"), f"{path}.invoice_no"),
+                    [text(order.get("logistics_company"), f"{path}.logistics_company")],
+                    where=f"{CHANNEL}:{tid} {path}")
 
 
 def _step_status(trade: Mapping[str, Any], path: str) -> str | None:

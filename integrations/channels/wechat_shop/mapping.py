@@ -9,6 +9,11 @@ seconds. ``order_id`` is a JSON number above 2^53, hence exact-integer JSON read
 Presale: 微信小店 sells 全款预售 (full payment, later shipment), flagged per SKU as
 ``sku_deliver_info.stock_type`` 1; there is no deposit phase, so the state stays ``paid``.
 The order detail carries no invoice request (invoices have their own API), so ``invoice`` is null.
+
+Waybills: ``order_detail.delivery_info.delivery_product_info[]``, one item per parcel, with
+``waybill_id`` (快递单号) and ``delivery_id`` (快递公司编码 as in 微信小店's company list, e.g.
+``YTO``, ``ZTO``, ``SF``: the same codes ``core.carriers`` uses) and ``delivery_name`` (快递
+公司名称), tried in that order.
 """
 
 from __future__ import annotations
@@ -16,9 +21,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from core.order import Order, OrderLine, Receiver
+from core.order import Order, OrderLine, Receiver, Shipment
 from core.states import OrderState
 from integrations.channels import payload as r
+from integrations.channels.shipments import shipment, unique
 from integrations.channels.wechat_shop.statuses import STATUSES
 
 CHANNEL = "wechat_shop"
@@ -53,7 +59,20 @@ def map_order(doc: Mapping[str, Any], path: str) -> Order:
         freight_fen=r.fen(price.get("freight"), f"{where}.price_info.freight"),
         presale=any(_presale(p) for p in products),
         remark=_remark(detail.get("ext_info"), f"{where}.ext_info"),
+        shipments=_shipments(detail.get("delivery_info"), f"{where}.delivery_info",
+                             doc.get("order_id")),
     )
+
+
+def _shipments(value: object, path: str, order_id: object) -> tuple[Shipment, ...]:
+    if value is None:
+        return ()
+    return unique(
+        shipment(r.text(item.get("waybill_id"), f"{where}.waybill_id"),
+                 [r.text(item.get("delivery_id"), f"{where}.delivery_id"),
+                  r.text(item.get("delivery_name"), f"{where}.delivery_name")],
+                 where=f"{CHANNEL}:{order_id} {where}")
+        for item, where in r.items(r.obj(value, path), "delivery_product_info", path))
 
 
 def _status(state: OrderState, doc: Mapping[str, Any], path: str) -> OrderState:

@@ -64,7 +64,8 @@ def _orders(body: Mapping[str, Any], path: str) -> list[Order]:
         return [_one(item, f"{path}.full_order_info_list[{i}]") for i, item in enumerate(items)]
     if "full_order_info" in body:
         return [map_order(r.obj(body["full_order_info"], f"{path}.full_order_info"),
-                          f"{path}.full_order_info")]
+                          f"{path}.full_order_info", delivery=body.get("delivery_order"),
+                          delivery_path=f"{path}.delivery_order")]
     if "order_info" in body:
         return [map_order(body, path)]
     raise ChannelPayloadError(f"{path}: no full_order_info_list, full_order_info or order_info")

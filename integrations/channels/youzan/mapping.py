@@ -6,6 +6,13 @@ Field names follow the 有赞云 trade documents for ``youzan.trade.get`` 4.0 an
 ``YouzanTradeGetResult.StructurizationTradeOrderInfo``. Money is yuan strings, times are
 "YYYY-MM-DD HH:MM:SS" Beijing time. Receiver fields may arrive encrypted (``$...$1$``); they are
 kept exactly as sent.
+
+Waybills are not in ``full_order_info`` but beside it, in the ``youzan.trade.get`` ``data``
+(and in a push ``msg``, which is that object): ``delivery_order[]`` (one per 发货单, with the
+``oids`` it ships) whose ``dists[].express_info`` holds ``express_no`` (快递单号) and
+``express_id`` (物流公司编号, see ``youzan/carriers.py``); ``express_no`` is "" for 无需物流
+deliveries. The list response (``youzan.trades.sold.get``) has no delivery orders, so orders
+read from it carry no shipments.
 """
 
 from __future__ import annotations
@@ -13,10 +20,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from core.order import Invoice, InvoiceKind, Order, OrderLine, Receiver
+from core.order import Invoice, InvoiceKind, Order, OrderLine, Receiver, Shipment
 from core.states import OrderState
 from integrations.channels import payload as r
 from integrations.channels.base import ChannelPayloadError
+from integrations.channels.shipments import shipment, unique
+from integrations.channels.youzan.carriers import EXPRESS_COMPANIES
 from integrations.channels.youzan.statuses import STATUSES
 
 CHANNEL = "youzan"
@@ -26,8 +35,10 @@ _REFUNDED = 12
 _BEFORE_PAYMENT = {OrderState.PENDING_PAYMENT, OrderState.CANCELLED}
 
 
-def map_order(info: Mapping[str, Any], path: str = "full_order_info") -> Order:
-    """One ``full_order_info`` object -> ``Order``."""
+def map_order(info: Mapping[str, Any], path: str = "full_order_info", *,
+              delivery: object = None, delivery_path: str = "delivery_order") -> Order:
+    """One ``full_order_info`` object -> ``Order``; ``delivery`` is the ``delivery_order``
+    list beside it, when the payload has one."""
     order_info = r.obj(r.req(info, "order_info", path), f"{path}.order_info")
     pay = r.obj(info.get("pay_info") or {}, f"{path}.pay_info")
     where = f"{path}.order_info"
@@ -51,7 +62,21 @@ def map_order(info: Mapping[str, Any], path: str = "full_order_info") -> Order:
         presale=presale,
         remark=_remark(info.get("remark_info"), f"{path}.remark_info"),
         invoice=_invoice(order_info.get("order_extra"), f"{where}.order_extra"),
+        shipments=_shipments(delivery, delivery_path, order_info.get("tid")),
     )
+
+
+def _shipments(delivery: object, path: str, tid: object) -> tuple[Shipment, ...]:
+    found: list[Shipment | None] = []
+    for i, order in enumerate(r.arr(delivery or [], path)):
+        for dist, where in r.items(r.obj(order, f"{path}[{i}]"), "dists", f"{path}[{i}]"):
+            info = r.obj(dist.get("express_info") or {}, f"{where}.express_info")
+            company = r.optional_ident(info.get("express_id"), f"{where}.express_info.express_id")
+            found.append(shipment(
+                r.text(info.get("express_no"), f"{where}.express_info.express_no"),
+                [EXPRESS_COMPANIES.get(company or "")],
+                where=f"{CHANNEL}:{tid} {where} express_id={company}"))
+    return unique(found)
 
 
 def _status(order_info: Mapping[str, Any], word: str, presale: bool, deposit_fen: int | None,
