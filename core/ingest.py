@@ -55,10 +55,17 @@ class IngestResult:
         return self.events[-1].head if self.events else None
 
 
+# Not part of an order's content: status changes are events of their own, and shipments are
+# registered as parcels (stored orders do not carry them, so comparing them would see a change
+# on every push of a shipped order).
+_NOT_CONTENT = ("status", "shipments")
+
+
 def content_hash(order: Order) -> str:
-    """SHA-256 of the canonical JSON without ``status`` (status changes are events of their own)."""
+    """SHA-256 of the canonical JSON without ``status`` and ``shipments`` (``_NOT_CONTENT``)."""
     doc = to_canonical(order)
-    doc.pop("status")
+    for name in _NOT_CONTENT:
+        doc.pop(name, None)
     return hashlib.sha256(canonical_json(doc).encode("utf-8")).hexdigest()
 
 
@@ -103,6 +110,6 @@ def _state_events(
 
 
 def changed_fields(old: Order, new: Order) -> list[str]:
-    """Top-level canonical fields that differ, excluding status."""
+    """Top-level canonical fields that differ, excluding status and shipments."""
     before, after = to_canonical(old), to_canonical(new)
-    return [name for name in after if name != "status" and before[name] != after[name]]
+    return [name for name in after if name not in _NOT_CONTENT and before[name] != after[name]]

@@ -27,6 +27,7 @@ from core.ingest import Arrival
 from core.order import to_canonical
 from core.payloads import CANONICAL_JSON, RawPayload
 from handlers.announce import NewDeadLetter, announce_ingest
+from handlers.channel_parcels import register_channel_parcels
 from handlers.chat_deps import ChatDeps
 from handlers.check_health import check_ingested
 from handlers.ports import ChannelParser, UnitOfWork
@@ -138,6 +139,7 @@ async def _write(cmd: IngestOrders, uow: UnitOfWork) -> _Written:
     await uow.snapshots.keep(cmd.payloads, at=at)
     result = ingest_batch(cmd.arrivals, stored, at=at, candidates=candidates)
     opened = await uow.orders.save_batch(result.outcomes, at=at)
+    await register_channel_parcels(uow, result, at=at)  # the waybills the orders carry
     letters, repeats = await _dead_letter(uow, cmd, result)
     await uow.counters.add(tally(result, [p.channel for p, _ in cmd.failures], at=at,
                                  repeats=repeats))
