@@ -18,7 +18,7 @@ from core.address import ParsedAddress, parse_address
 from core.intent.model import Address
 
 _CUES = ("改", "改成", "改为", "改到", "换成", "变更为", "寄到", "发到", "送到", "改寄", "地址",
-         "收货信息", "新地址")
+         "收货信息", "新地址", "应该是", "正确地址", "正确的是")
 _HINTS = ("省", "市", "区", "县")
 _CLAUSE_END = re.compile(r"[,。!?;]")
 _STARTS = re.compile(r"(?<=[\s:,、()])\S")

@@ -28,6 +28,9 @@ MAX_CHARS = 1000  # a longer message is read up to here: chat commands are short
 WEAK = 1.0  # below this, a meant intent with no order named is not taken as a request
 AskBack = Literal["unclear", "address_missing", "address_ambiguous"]
 _SKU = re.compile(r"(?<![A-Za-z0-9-])[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+(?![A-Za-z0-9-])")
+# What makes a product word a different product when it follows it (床垫 + 保护罩 is a cover,
+# not a mattress): the pair is named as one product.
+_ACCESSORY = re.compile(r"\s?(保护罩|保护套|防尘罩|防尘套|收纳袋|收纳盒|罩|套|盖|垫|架|袋)")
 _WORDY = re.compile(r"[\u4e00-\u9fffA-Za-z]")
 _LOOKUP_WORDS = re.compile(r"订单号|快递单号|运单号|单号|订单|快递|物流|顺丰|中通|圆通|申通|韵达|"
                            r"极兔|德邦|邮政|京东|淘宝|天猫|抖音|抖店|拼多多|有赞|手机号?|号码|电话|的")
@@ -87,11 +90,13 @@ def _entities(numbers: list[Found], place: AddressSpan | None, tokens: list[str]
     offset = 0
     for token in tokens:
         if token in catalogue:
-            named.setdefault(token, offset)
+            accessory = _ACCESSORY.match(rest, offset + len(token))
+            named.setdefault(token + accessory.group(1) if accessory else token, offset)
         offset += len(token)
     for match in _SKU.finditer(rest):
-        if any(ch.isdigit() for ch in match.group()):
-            named.setdefault(match.group(), match.start())
+        code = match.group()
+        if any(ch.isdigit() for ch in code) or code.count("-") >= 2:  # BOWL-2, TEE-WHT-M
+            named.setdefault(code, match.start())
     tracking = [n for n in numbers if n.kind == "tracking"]
     return Entities(
         order_nos=_unique(n.value for n in numbers if n.kind == "order"),

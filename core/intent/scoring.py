@@ -38,12 +38,23 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str, float, int], ...] = (
     (re.compile(r"地址.{0,4}?(改|换|变更|修改)"), "change_address", 3.0, 1),
     (re.compile(r"(改|换|修改|变更)(?:一下|下|个)?(?:收货)?地址"), "change_address", 3.0, 1),
     (re.compile(r"(?:电话|手机)号?(改|换)|(改)(?:电话|手机)"), "change_address", 2.5, 0),
-    (re.compile(r"(?<!一起)(发货|发|出库|打单|签收|到)了?(?:吗|没有|没|否)"),
-     "query_status", 3.0, 1),
+    (re.compile(r"(?:电话|手机号?|收件人|收货人|名字|姓名)(填|写|留|打)错"),
+     "change_address", 3.0, 1),
+    (re.compile(r"(?<!一起)(发货|发出去|发出|发走|寄出去|寄出|寄|发|出库|打单|签收|到)了?"
+                r"(?:吗|没有|没|否)"), "query_status", 3.0, 1),
+    (re.compile(r"(什么时候|啥时候|几时|哪天|几号)(?:能|可以|会|才能|才)?"
+                r"(?:发货|发出|发|寄出|寄|到货|到|送到|送)(?!账)"), "query_status", 3.0, 1),
     (re.compile(r"([加补])(?:[一二两三四五六七八九十几\d]+|个)?"
-                r"[个件包套对桶块只瓶盒箱张条份支双]"), "add_item", 2.5, 1),
+                r"[个件包套对桶块只瓶盒箱张条份支双](?!急)"), "add_item", 2.5, 1),
     (re.compile(r"(今天|今日|马上|立刻|尽快)(?:一定|必须|务必)?要?[发出走]"), "urgent", 2.0, 1),
+    (re.compile(r"(今天|今日|明天)(?:(?:一定|必须|务必)要?|要)收?到"), "urgent", 2.0, 1),
+    # 急 as a word of its own ("取消订单 急", "改成...588号 急!"): said on purpose, not a hint
+    (re.compile(r"(?:^|(?<=[\s,。!?;]))(急)(?=$|[\s,。!?;])"), "urgent", 2.5, 1),
 )
+# What follows 不然/否则 in a clause is a threat or a what-if ("今天务必发出 不然客户要投诉了"),
+# and a clause ending in 的话 is a condition ("还没发货的话一起发"): neither is asked for.
+_HYPOTHETICAL = re.compile(r"(?:不然|否则|要不然|要不)")
+_CONDITION_AFTER = re.compile(r"[^\s,。!?;]{0,4}的话")
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,16 +126,21 @@ def _token_hits(tokens: list[str]) -> list[Hit]:
 
 def _apply_negation(text: str, hits: list[Hit]) -> list[Hit]:
     used: list[tuple[int, int]] = []
+    starts = {hit.start for hit in hits}
     out: list[Hit] = []
     for hit in hits:
         if any(start <= hit.start < end for start, end in used):
             continue  # this word withdrew the hit before it
         clause_start = max((m.end() for m in _CLAUSE.finditer(text, 0, hit.start)), default=0)
         before = text[clause_start:hit.start]
+        if _HYPOTHETICAL.search(before) or (
+                hit.intent == "query_status" and _CONDITION_AFTER.match(text, hit.end)):
+            continue
         negated = hit.negated or bool(_NEGATOR.search(before))
         if not negated and hit.intent in _WITHDRAWABLE:
             withdrawal = _WITHDRAWAL.match(text, hit.end)
-            if withdrawal is not None:
+            # "退款吧 不用补发": the 不用 negates the word right after it, not the one before
+            if withdrawal is not None and not starts & {withdrawal.end(), withdrawal.end() + 1}:
                 negated = True
                 used.append(withdrawal.span())
         out.append(Hit(hit.intent, hit.weight, hit.start, hit.end, negated))

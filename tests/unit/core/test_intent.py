@@ -121,3 +121,41 @@ def test_json_shape() -> None:
     assert line["entities"]["order_no"] == "2345678"
     assert line["entities"]["phone"] == "13900001111"
     assert line["entities"]["new_address"]["detail"] == "张江路88弄5号"
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "secondary"),
+    [
+        ("加个急 1234567", "urgent", None),  # 加个 + 急 is urgency, not an added item
+        ("7654321 今天务必发出 否则买家要给差评", "urgent", None),  # a threat is not a complaint
+        ("还没发货的话帮我加一个五金包", "add_item", None),  # a condition is not a question
+        ("作废这单 急", "cancel_order", "urgent"),  # 急 standing alone is meant
+        ("寄出去了吗 2345678", "query_status", None),
+        ("什么时候能寄 亲", "query_status", None),
+        ("新款什么时候上架", "other", None),  # 什么时候 alone asks nothing about a parcel
+        ("手机号写错了 是13912345678", "change_address", None),
+        ("取销订单", "cancel_order", None),  # pinyin slip
+        ("明天必须到 8765432", "urgent", None),
+    ],
+)
+def test_general_phrasings(text: str, intent: str, secondary: str | None) -> None:
+    result = extract(text)
+    assert (result.intent, result.secondary) == (intent, secondary)
+
+
+def test_a_negator_before_the_next_verb_does_not_withdraw_the_one_before() -> None:
+    result = extract("直接退款 不用补发了")
+    assert (result.intent, result.secondary) == ("refund_return", "add_item")
+    assert result.retracted == ("add_item",)
+
+
+def test_products_with_an_accessory_word_and_letter_only_sku_codes() -> None:
+    assert extract("补发一个奶瓶盖").entities.products == ("奶瓶盖",)
+    assert extract("再加一个 SOFA-GRY-L").entities.products == ("SOFA-GRY-L",)
+    assert extract("沙发托运要几天").entities.products == ("沙发",)
+
+
+def test_the_new_address_after_a_correction_cue() -> None:
+    address = extract("地址写错了 应该是杭州西湖区文三路90号").entities.new_address
+    assert address is not None
+    assert (address.city, address.district, address.detail) == ("杭州市", "西湖区", "文三路90号")

@@ -1,9 +1,14 @@
 """Accuracy of ``core.intent.extract`` on the hand-labelled messages in tests/data/intent.
 
-Bars from issue 6: intent accuracy >= 92 %, entity exact match >= 90 %, on the development part
-and on the held-out part separately (the held-out part was not looked at while tuning). The
-confusion matrix is printed every run (``pytest -s`` shows it) and is part of the failure
-message, so a failing run says which intents are confused with which.
+Bars from issue 6: intent accuracy >= 92 %, entity exact match >= 90 %, on the development part,
+the held-out part and the blind set separately. The held-out part was not looked at while
+tuning; the blind set was written and labelled by someone who had not seen the extractor or the
+other two sets (tests/data/intent/README.md, "Blind set"), so it is the honest figure of how the
+extractor generalises. Its odd-numbered lines (1, 3, 5, ...) may be looked at while tuning, its
+even-numbered lines may not: ``blind-even`` is reported on its own so that figure stays honest.
+The confusion matrix and per-entity accuracy are printed every run (``pytest -s`` shows them)
+and are part of the failure message, so a failing run says which intents are confused with
+which and which entity fails.
 """
 
 from __future__ import annotations
@@ -21,9 +26,17 @@ DATA = Path(__file__).parents[2] / "data" / "intent"
 INTENT_BAR, ENTITY_BAR = 0.92, 0.90
 
 
+ENTITY_FIELDS = ("order_nos", "tracking_nos", "phone", "new_address", "products")
+
+
 def _rows(name: str) -> list[dict[str, Any]]:
-    lines = (DATA / f"{name}.jsonl").read_text(encoding="utf-8").splitlines()
-    return [json.loads(line) for line in lines if line.strip()]
+    """A set by name; ``blind-odd``/``blind-even`` are the odd/even 1-based lines of blind."""
+    base, _, half = name.partition("-")
+    lines = (DATA / f"{base}.jsonl").read_text(encoding="utf-8").splitlines()
+    rows = [json.loads(line) for line in lines if line.strip()]
+    if half:
+        return rows[0::2] if half == "odd" else rows[1::2]
+    return rows
 
 
 def _entities(result: IntentResult) -> dict[str, Any]:
@@ -53,27 +66,63 @@ def _measure(name: str) -> tuple[float, float, str]:
     rows = _rows(name)
     pairs: list[tuple[str, str]] = []
     entity_hits = 0
+    field_hits: Counter[str] = Counter()
+    full_hits = 0  # intent, secondary and retracted all as labelled (reported, no bar)
     misses: list[str] = []
     for row in rows:
         result = extract(row["text"])
         pairs.append((row["intent"], result.intent))
-        same = _entities(result) == row["entities"]
+        found = _entities(result)
+        field_hits.update(key for key in ENTITY_FIELDS if found[key] == row["entities"][key])
+        same = found == row["entities"]
         entity_hits += same
+        full_hits += (result.intent, result.secondary, list(result.retracted)) == (
+            row["intent"], row["secondary"], row["retracted"])
         if result.intent != row["intent"] or not same:
-            misses.append(f"  {row['text']!r}: {result.intent} {_entities(result)}")
+            wrong = {key: found[key] for key in ENTITY_FIELDS if found[key] != row["entities"][key]}
+            misses.append(f"  {row['text']!r}: {result.intent} (labelled {row['intent']}) {wrong}")
     intent_accuracy = sum(t == g for t, g in pairs) / len(rows)
+    per_field = ", ".join(f"{key} {field_hits[key] / len(rows):.1%}" for key in ENTITY_FIELDS)
     report = (f"\n[{name}] {len(rows)} messages: intent accuracy {intent_accuracy:.1%}, "
-              f"entity exact match {entity_hits / len(rows):.1%}\n{confusion_matrix(pairs)}\n"
+              f"entity exact match {entity_hits / len(rows):.1%}, intent+secondary+retracted "
+              f"{full_hits / len(rows):.1%}\nper entity: {per_field}\n{confusion_matrix(pairs)}\n"
               + ("misses:\n" + "\n".join(misses) if misses else "no misses"))
     return intent_accuracy, entity_hits / len(rows), report
 
 
-@pytest.mark.parametrize("part", ["dev", "heldout"])
+@pytest.mark.parametrize("part", ["dev", "heldout", "blind"])
 def test_intent_and_entity_accuracy_meet_the_bar(part: str) -> None:
     intent_accuracy, entity_accuracy, report = _measure(part)
     print(report)
     assert intent_accuracy >= INTENT_BAR, report
     assert entity_accuracy >= ENTITY_BAR, report
+
+
+# blind-even, never looked at while tuning, does NOT reach the issue's intent bar: 90.0 % before
+# the extractor was tuned on blind-odd, 90.6 % after (README, "Blind set"). Held here to what it
+# measured so a change that loses generality fails; raise it only with a fresh blind measurement.
+EVEN_INTENT_FLOOR = 0.90
+
+
+@pytest.mark.parametrize(
+    ("half", "intent_bar"), [("blind-odd", INTENT_BAR), ("blind-even", EVEN_INTENT_FLOOR)])
+def test_blind_halves_are_reported(half: str, intent_bar: float) -> None:
+    """Tuning may look at blind-odd only; blind-even is the figure nobody tuned on."""
+    intent_accuracy, entity_accuracy, report = _measure(half)
+    print(report)
+    assert intent_accuracy >= intent_bar, report
+    assert entity_accuracy >= ENTITY_BAR, report
+
+
+def test_the_blind_set_is_large_and_varied() -> None:
+    rows = _rows("blind")
+    assert len(rows) >= 300
+    counts = Counter(row["intent"] for row in rows)
+    assert set(counts) == set(INTENTS)
+    assert all(counts[intent] >= 20 for intent in INTENTS), counts
+    assert sum(bool(row["retracted"]) for row in rows) >= 15
+    assert sum(row["secondary"] is not None for row in rows) >= 15
+    assert len({row["text"] for row in rows}) == len(rows)
 
 
 def test_the_set_is_large_and_varied() -> None:
