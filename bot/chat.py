@@ -31,6 +31,7 @@ from bot.webchat.routes import routes as webchat_routes
 from bot.webhooks import INBOX
 from bot.wecom.api import WeComApi
 from bot.wecom.callback import make_wecom_routes
+from bot.wecom.kf_wiring import add_kf, kf_ctx, kf_enabled, kf_waker
 from bot.wecom.robot import add_robot, connect_outbox, robot_ctx
 from core.inbox import Envelope
 from handlers.chat_deps import ChatDeps
@@ -83,12 +84,15 @@ def _install_inbound(app: web.Application) -> None:
 
     config, inbox = app[CONFIG], _AppInbox(app)
     if config.wecom.enabled:
-        app.router.add_routes(make_wecom_routes(config.wecom, inbox))
+        wake = kf_waker(app) if kf_enabled(config) else None  # 微信客服 on the same callback
+        app.router.add_routes(make_wecom_routes(config.wecom, inbox, on_kf_event=wake))
         log.info("WeCom callbacks mounted at /callbacks/wecom")
     if config.dingtalk.enabled:
         app.cleanup_ctx.append(stream_cleanup_ctx(config.dingtalk, inbox))
     if config.wecom_bot.enabled:
         app.cleanup_ctx.append(robot_ctx)
+    if kf_enabled(config):
+        app.cleanup_ctx.append(kf_ctx)
 
 
 def _insert_before_workers(app: web.Application, ctx: Any) -> None:
@@ -110,6 +114,7 @@ async def _start(app: web.Application, stack: AsyncExitStack,
         await _platform_senders(config, stack)
     platform_senders["webchat"] = WebchatSender(hub)
     robot = add_robot(app, config, _AppInbox(app), platform_senders)
+    await add_kf(app, config, platform_senders, stack)  # 微信客服 customers (text replies)
 
     def new_uow() -> ChatUnitOfWork:
         return database.new_uow()  # SqlUnitOfWork fits the port structurally

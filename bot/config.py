@@ -167,6 +167,8 @@ class Config:
 
 
 def _check_wecom(wecom: WeComSettings) -> None:
+    _require(wecom.enabled or not wecom.kf_enabled, "wecom", "kf_enabled",
+             "enabled = true as well (微信客服 uses the app's callback and token)", True)
     if not wecom.enabled:
         return
     for key in ("corp_id", "secret", "token"):
@@ -176,6 +178,11 @@ def _check_wecom(wecom: WeComSettings) -> None:
              f"{len(wecom.encoding_aes_key)} characters")
     _require(wecom.max_clock_skew_s >= 0, "wecom", "max_clock_skew_s", ">= 0 (0 disables)",
              wecom.max_clock_skew_s)
+    if wecom.kf_enabled:
+        _require(bool(wecom.kf_open_kfids), "wecom", "kf_open_kfids",
+                 "at least one open_kfid when kf_enabled", wecom.kf_open_kfids)
+        _require(wecom.kf_max_age_s >= 60, "wecom", "kf_max_age_s", ">= 60",
+                 wecom.kf_max_age_s)
 
 
 def _check_wecom_bot(bot: WeComBotSettings) -> None:

@@ -104,8 +104,9 @@ async def _start(app: web.Application, stack: AsyncExitStack) -> AsyncIOSchedule
         asker = Asker(message.platform, message.sender_id, can_bind=True)
         return (await answer_customer(asker, message.text, deps, now=now)).text
 
+    kf = {"wecom_kf"} if config.wecom.kf_enabled else set()  # WeChat customers, never staff
     app[CHAT] = replace(chat, customer_desk=desk,
-                        customer_platforms=frozenset(config.tracking.customer_platforms))
+                        customer_platforms=frozenset(config.tracking.customer_platforms) | kf)
     log.info("tracking: providers %s", ", ".join(chain.names) or "none (stored traces only)")
     return _scheduler(config.tracking, deps, locks)
 

@@ -23,9 +23,9 @@ from typing import Any, Literal
 
 from core.clock import parse_iso, require_aware, to_iso
 
-Platform = Literal["dingtalk", "wecom", "wecom_bot", "webchat"]
+Platform = Literal["dingtalk", "wecom", "wecom_bot", "wecom_kf", "webchat"]
 ButtonStyle = Literal["primary", "default", "danger"]
-PLATFORMS: tuple[str, ...] = ("dingtalk", "wecom", "wecom_bot", "webchat")
+PLATFORMS: tuple[str, ...] = ("dingtalk", "wecom", "wecom_bot", "wecom_kf", "webchat")
 
 _REF_ID = r"[A-Za-z0-9_\-.]{1,64}"
 _REF_VERB = r"[a-z][a-z0-9_]{0,31}"

@@ -24,6 +24,7 @@ from bot.wecom.crypto import (
     WeComReceiverError,
     WeComSignatureError,
 )
+from bot.wecom.kf import KfEvent, kf_event
 from bot.wecom.messages import Parsed, parse_callback
 from bot.wecom.settings import WeComSettings
 from handlers.ports import Envelope, Inbox
@@ -36,8 +37,11 @@ _QUERY = ("msg_signature", "timestamp", "nonce")
 
 
 def make_wecom_routes(settings: WeComSettings, inbox: Inbox, *, path: str = CALLBACK_PATH,
-                      clock: Callable[[], float] = time.time) -> list[web.RouteDef]:
-    """GET (URL verification) and POST (encrypted messages) handlers for one self-built app."""
+                      clock: Callable[[], float] = time.time,
+                      on_kf_event: Callable[[KfEvent], None] | None = None
+                      ) -> list[web.RouteDef]:
+    """GET (URL verification) and POST (encrypted messages) handlers for one self-built app.
+    ``on_kf_event`` wakes the 微信客服 sync (``bot/wecom/kf_sync``) on ``kf_msg_or_event``."""
     crypto = WeComCrypto(settings.token, settings.encoding_aes_key, settings.receive_id,
                          settings.max_clock_skew_s)
 
@@ -55,11 +59,14 @@ def make_wecom_routes(settings: WeComSettings, inbox: Inbox, *, path: str = CALL
             signature, timestamp, nonce = _query(request)
             body = await _body(request)
             plain = crypto.decrypt_body(signature, timestamp, nonce, body, now=clock())
-            parsed = parse_callback(plain)
+            kf = kf_event(plain) if on_kf_event is not None else None
+            parsed = parse_callback(plain) if kf is None else None
         except WeComCryptoError as error:
             return _refuse(request, error)
         except ValueError as error:  # a field that is not what WeCom documents
             return _refuse(request, _Malformed(str(error)))
+        if kf is not None and on_kf_event is not None:
+            on_kf_event(kf)  # the messages are read after this answer (WeCom waits 5 s)
         if parsed is not None:
             return await _enqueue(inbox, _envelope(parsed, clock()))
         return web.Response(text="success")

@@ -24,6 +24,11 @@ class WeComSettings:
     max_clock_skew_s: int = 300
     webhook_key: str = field(default="", repr=False)
     token_refresh_margin_s: int = 300
+    # 微信客服 (WeChat customers through kf accounts): the same app (it must be in 微信客服 ->
+    # 可调用接口的应用), its callbacks and token; see bot/wecom/kf.py
+    kf_enabled: bool = False
+    kf_open_kfids: tuple[str, ...] = ()  # the kf accounts whose customers the bot answers
+    kf_max_age_s: int = 3600  # older customer messages are read past, not answered
 
     @property
     def receive_id(self) -> str:

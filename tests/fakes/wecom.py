@@ -4,6 +4,12 @@ The API half is an aiohttp app on 127.0.0.1:0 (gettoken, message/send, update_te
 webhook/send) that records every request and can be told to fail: an errcode in a 200 body
 (42001 token expired, 45009 rate limit ...) or an HTTP status (503). Tokens really expire.
 
+微信客服 (doc 94670/94677): ``kf_customer_says`` adds a customer's message to a kf account's log
+and hands out the callback Token (10 min); ``kf/sync_msg`` pages the log from an opaque cursor
+(``kf_page_size`` messages a page, fewer than ``limit``, as WeCom may) with ``has_more``;
+``kf/send_msg`` records replies and refuses a ``msgid`` already used on the account. Where the
+docs name no errcode the fake answers 40058 (不合法的参数).
+
 The callback half encrypts and signs exactly as WeCom does (doc 90968). It is written here
 independently of ``bot/wecom/crypto.py`` on purpose, so that a bug shared by both sides cannot
 make the e2e tests pass.
@@ -46,6 +52,12 @@ class FakeWeCom:
     _runner: web.AppRunner | None = None
     base_url: str = ""
     down_until: float = 0.0  # time.time() before which every API call answers HTTP 503
+    kf_page_size: int = 2
+    kf_pages_with_more: int = 0  # sync_msg answers that said has_more
+    kf_log: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # open_kfid -> msgs
+    _kf_tokens: dict[str, float] = field(default_factory=dict)
+    _kf_cursors: dict[str, tuple[str, int]] = field(default_factory=dict)  # cursor -> position
+    _kf_sent_ids: set[tuple[str, str]] = field(default_factory=set)
 
     async def __aenter__(self) -> FakeWeCom:
         app = web.Application()
@@ -53,6 +65,8 @@ class FakeWeCom:
         app.router.add_post("/cgi-bin/message/send", self._api)
         app.router.add_post("/cgi-bin/message/update_template_card", self._api)
         app.router.add_post("/cgi-bin/webhook/send", self._webhook)
+        app.router.add_post("/cgi-bin/kf/sync_msg", self._kf_sync)
+        app.router.add_post("/cgi-bin/kf/send_msg", self._kf_send)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -83,6 +97,74 @@ class FakeWeCom:
 
     def calls(self, path: str) -> list[Recorded]:
         return [r for r in self.requests if r.path == path]
+
+    # --- 微信客服 -------------------------------------------------------------------------------
+
+    def kf_customer_says(self, open_kfid: str, external_userid: str, content: str, *,
+                         origin: int = 3, send_time: int | None = None) -> str:
+        """A message on the account's log (origin 3 customer, 5 servicer); returns the Token
+        the kf_msg_or_event callback carries (valid 10 minutes)."""
+        log = self.kf_log.setdefault(open_kfid, [])
+        log.append({"msgid": f"kfmsg{sum(map(len, self.kf_log.values()))}",
+                    "open_kfid": open_kfid, "external_userid": external_userid,
+                    "send_time": int(time.time()) if send_time is None else send_time,
+                    "origin": origin, "msgtype": "text", "text": {"content": content}})
+        token = f"ENC{os.urandom(12).hex()}"
+        self._kf_tokens[token] = time.time() + 600
+        return token
+
+    def kf_replies(self, external_userid: str) -> list[str]:
+        return [r.body["text"]["content"] for r in self.calls("/cgi-bin/kf/send_msg")
+                if r.body.get("touser") == external_userid]
+
+    async def _kf_sync(self, request: web.Request) -> web.Response:
+        body, refused = await self._kf_call(request)
+        if refused is not None:
+            return refused
+        open_kfid, cursor, token = body.get("open_kfid", ""), body.get("cursor", ""), \
+            body.get("token", "")
+        if token and self._kf_tokens.get(token, 0.0) < time.time():
+            return _kf_error("invalid token")
+        if cursor and self._kf_cursors.get(cursor, ("", 0))[0] != open_kfid:
+            return _kf_error("invalid cursor")
+        start = self._kf_cursors[cursor][1] if cursor else 0
+        limit = min(int(body.get("limit", 1000)), 1000, self.kf_page_size)
+        log = self.kf_log.get(open_kfid, [])
+        page = log[start:start + limit]
+        next_cursor = f"c{os.urandom(6).hex()}"
+        self._kf_cursors[next_cursor] = (open_kfid, start + len(page))
+        more = start + len(page) < len(log)
+        self.kf_pages_with_more += more
+        return web.json_response({"errcode": 0, "errmsg": "ok", "next_cursor": next_cursor,
+                                  "has_more": int(more), "msg_list": page})
+
+    async def _kf_send(self, request: web.Request) -> web.Response:
+        body, refused = await self._kf_call(request)
+        if refused is not None:
+            return refused
+        content = body.get("text", {}).get("content", "")
+        if body.get("msgtype") != "text" or not body.get("touser") or \
+                not body.get("open_kfid") or not 0 < len(content.encode()) <= 2048:
+            return _kf_error("invalid text message")
+        msgid = body.get("msgid") or f"sent{len(self.requests)}"
+        if (body["open_kfid"], msgid) in self._kf_sent_ids:
+            return _kf_error("msgid already used")
+        self._kf_sent_ids.add((body["open_kfid"], msgid))
+        return web.json_response({"errcode": 0, "errmsg": "ok", "msgid": msgid})
+
+    async def _kf_call(self, request: web.Request) -> tuple[dict[str, Any], web.Response | None]:
+        """Record the call; the injected failure or the token's refusal, if any."""
+        body = await request.json()
+        self.requests.append(Recorded(request.path, dict(request.query), body))
+        injected = self._injected(request.path)
+        if injected is not None:
+            return body, injected
+        expiry = self._tokens.get(request.query.get("access_token", ""))
+        if expiry is None:
+            return body, web.json_response({"errcode": 40014, "errmsg": "invalid access_token"})
+        if expiry < time.time():
+            return body, web.json_response({"errcode": 42001, "errmsg": "access_token expired"})
+        return body, None
 
     # --- handlers -------------------------------------------------------------------------
 
@@ -135,6 +217,10 @@ class FakeWeCom:
                     return web.Response(status=status, text="injected")
                 return web.json_response({"errcode": errcode, "errmsg": "injected"})
         return None
+
+
+def _kf_error(why: str) -> web.Response:
+    return web.json_response({"errcode": 40058, "errmsg": f"invalid parameter: {why}"})
 
 
 # --- the callback sender (WeCom's side of the crypto) ------------------------------------
@@ -203,6 +289,15 @@ def text_xml(corp_id: str, user: str, content: str, msg_id: str,
             f"<CreateTime>{created or int(time.time())}</CreateTime>"
             f"<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[{content}]]></Content>"
             f"<MsgId>{msg_id}</MsgId><AgentID>{agent_id}</AgentID></xml>")
+
+
+def kf_event_xml(corp_id: str, open_kfid: str, token: str, created: int | None = None) -> str:
+    """The 微信客服 callback (doc 94670): no message, only the account and a sync Token."""
+    return (f"<xml><ToUserName><![CDATA[{corp_id}]]></ToUserName>"
+            f"<CreateTime>{created or int(time.time())}</CreateTime>"
+            f"<MsgType><![CDATA[event]]></MsgType><Event><![CDATA[kf_msg_or_event]]></Event>"
+            f"<Token><![CDATA[{token}]]></Token><OpenKfId><![CDATA[{open_kfid}]]></OpenKfId>"
+            f"</xml>")
 
 
 def card_event_xml(corp_id: str, user: str, event_key: str, task_id: str, response_code: str,
