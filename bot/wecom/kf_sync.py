@@ -117,7 +117,11 @@ class KfSync:
             page, token = await self._page(open_kfid, cursor, token)
             now = self._clock()
             for message in page.messages:
-                text = customer_text(message, now=now, max_age_s=self._max_age_s)
+                try:
+                    text = customer_text(message, now=now, max_age_s=self._max_age_s)
+                except ValueError as error:  # one bad message must not stall the account
+                    log.warning("kf message %s skipped: %s", message.get("msgid"), error)
+                    continue
                 if text is not None and await self._inbox.put(
                         inbound_envelope(text, dedup_key(text), now)):
                     queued += 1
