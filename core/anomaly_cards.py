@@ -20,6 +20,7 @@ from core.chat import Button, Card, format_payload
 from core.clock import SHANGHAI, shanghai_text
 from core.people import ROLE_LABELS, Role
 from core.routing import RouteRule
+from core.states import OrderState, label
 
 C = AnomalyCode
 TITLES: Mapping[AnomalyCode, str] = {
@@ -42,6 +43,7 @@ FIX_FIELDS: Mapping[AnomalyCode, str] = {
     C.CUSTOM_SPEC_INCOMPLETE: "spec",
 }
 SUB_VERBS = (Verb.SUB_0, Verb.SUB_1, Verb.SUB_2)
+NEWS_MARK = "【渠道】"
 MAX_EVIDENCE = 5
 
 
@@ -110,6 +112,24 @@ def closed(record: CardRecord, status: str, at: datetime, by: str | None) -> Car
     card = replace(record.card, status=status, buttons=(), version=record.version + 1)
     return replace(record, card=card, handled_by=by or record.handled_by or "system",
                    handled_at=at)
+
+
+def channel_news(target: OrderState, channel_status: str | None, *, deferred: bool,
+                 at: datetime) -> str:
+    """The line an anomaly card gets when the channel moves its order while it is held."""
+    word = f"（{channel_status}）" if channel_status else ""
+    head = f"{NEWS_MARK}{at.astimezone(SHANGHAI):%m-%d %H:%M} 渠道报告「{label(target)}」{word}"
+    if deferred:
+        return head + "：订单冻结中未流转，解除后自动按此更新"
+    return head + "：已记入订单，请留意"
+
+
+def with_channel_news(record: CardRecord, news: str) -> CardRecord:
+    """The card with ``news`` as its last body line (replacing earlier news: the latest counts),
+    buttons and status kept, version + 1."""
+    lines = [line for line in record.card.body.split("\n") if not line.startswith(NEWS_MARK)]
+    card = replace(record.card, body="\n".join([*lines, news]), version=record.version + 1)
+    return replace(record, card=card)
 
 
 def closing_status(person_name: str, verb_done: str, at: datetime) -> str:

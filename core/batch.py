@@ -10,20 +10,22 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from core.anomalies import Anomaly, AnomalyCode, open_anomaly
 from core.errors import DomainError
 from core.events import OrderEvent, append_event
 from core.fingerprint import is_suspected_duplicate, normalise_phone, sku_multiset
-from core.ingest import Arrival, IngestKind, StoredOrder, ingest
+from core.held_status import CLEARED_BY_MOVE
+from core.ingest import Arrival, IngestKind, IngestResult, StoredOrder, ingest
 from core.order import Order
 
 
 @dataclass(frozen=True, slots=True)
 class Rejected:
-    """An arrival that could not be applied (impossible status move, held order)."""
+    """An arrival that could not be applied (impossible status move). A forward move of a
+    held order is not refused: it is recorded as deferred (``core.held_status``)."""
 
     arrival: Arrival
     reason: str
@@ -31,13 +33,15 @@ class Rejected:
 
 @dataclass(frozen=True, slots=True)
 class BatchOutcome:
-    """Per order key, what a batch did: the final order, its new anomalies, every event."""
+    """Per order key, what a batch did: the final order, its new anomalies, every event,
+    and the holds an applied channel move answered (to resolve: ORDER_STALLED)."""
 
     key: str
     created: bool
     order: Order
     events: tuple[OrderEvent, ...]
     anomalies: tuple[Anomaly, ...] = ()
+    clears: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,11 +57,13 @@ def ingest_batch(
     *,
     at: datetime,
     candidates: Iterable[Order] = (),
+    clearable: frozenset[str] = CLEARED_BY_MOVE,
 ) -> BatchResult:
     """``ingest`` every arrival in order, then flag suspected duplicates among new orders.
 
     ``candidates`` are stored orders whose duplicate key matches a probe key of an arrival
-    (the repository finds them by index); exact matching happens here.
+    (the repository finds them by index); exact matching happens here. ``clearable``: see
+    ``core.ingest.ingest``.
     """
     current = dict(stored)
     outcomes: dict[str, BatchOutcome] = {}
@@ -66,7 +72,7 @@ def ingest_batch(
     for arrival in arrivals:
         key = arrival.order.key
         try:
-            result = ingest(arrival, current.get(key), at=at)
+            result = ingest(arrival, current.get(key), at=at, clearable=clearable)
         except DomainError as error:
             rejected.append(Rejected(arrival, str(error)))
             continue
@@ -76,13 +82,21 @@ def ingest_batch(
         before = outcomes.get(key)
         created = before.created if before else result.kind is IngestKind.CREATED
         events = (before.events if before else ()) + result.events
-        outcomes[key] = BatchOutcome(key, created, result.order, events)
-        previous = current.get(key)
-        current[key] = StoredOrder(result.order, events[-1].head,
-                                   previous.holds if previous else (),
-                                   previous.version if previous else 0)
+        clears = (before.clears if before else ()) + result.clears
+        outcomes[key] = BatchOutcome(key, created, result.order, events, clears=clears)
+        current[key] = _after(current.get(key), result, events[-1])
     flagged = _flag_duplicates(list(outcomes.values()), list(candidates), at)
     return BatchResult(tuple(flagged), tuple(kinds), tuple(rejected))
+
+
+def _after(previous: StoredOrder | None, result: IngestResult, last: OrderEvent
+           ) -> StoredOrder:
+    """The stored order as the next arrival of the same key in this batch sees it."""
+    if previous is None:
+        return StoredOrder(result.order, last.head)
+    holds = tuple(code for code in previous.holds if code not in result.clears)
+    return StoredOrder(result.order, last.head, holds, previous.version,
+                       result.deferred or previous.deferred)
 
 
 def _flag_duplicates(
@@ -130,5 +144,5 @@ def _open_duplicate(outcome: BatchOutcome, twin: Order, at: datetime) -> BatchOu
     event = append_event(outcome.events[-1].head, outcome.key, at=at, actor="system",
                          kind="anomaly_opened",
                          data={"code": anomaly.code.value, "other": twin.key, "blocking": True})
-    return BatchOutcome(outcome.key, outcome.created, outcome.order, (*outcome.events, event),
-                        (*outcome.anomalies, anomaly))
+    return replace(outcome, events=(*outcome.events, event),
+                   anomalies=(*outcome.anomalies, anomaly))

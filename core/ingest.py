@@ -4,6 +4,7 @@ Pure: the caller loads what is stored (order, chain head, holds) and writes what
 Identity is ``(channel, channel_order_id)``, so the same order arriving twice is at most an
 update, never a second order. Status moves go through ``core.states.reconcile``: the channel
 may skip states we never saw, and a channel lagging behind our own progress changes nothing.
+A forward status for a held order is recorded as deferred, not refused (``core.held_status``).
 """
 
 from __future__ import annotations
@@ -14,8 +15,16 @@ from datetime import datetime
 from enum import StrEnum
 
 from core.events import ChainHead, OrderEvent, append_event, canonical_json
+from core.held_status import (
+    CLEARED_BY_MOVE,
+    DeferredStatus,
+    channel_steps,
+    deferral_event,
+    from_event,
+    plan_move,
+    supersedes,
+)
 from core.order import Order, to_canonical
-from core.states import OrderState, reconcile
 
 
 class IngestKind(StrEnum):
@@ -42,6 +51,7 @@ class StoredOrder:
     head: ChainHead
     holds: tuple[str, ...] = ()
     version: int = 0  # optimistic concurrency: bumped by every write of the order
+    deferred: DeferredStatus | None = None  # a channel status kept while held (if held)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +59,8 @@ class IngestResult:
     kind: IngestKind
     order: Order
     events: tuple[OrderEvent, ...]
+    clears: tuple[str, ...] = ()  # holds the applied move answered (``CLEARED_BY_MOVE``)
+    deferred: DeferredStatus | None = None  # the deferral this arrival recorded
 
     @property
     def head(self) -> ChainHead | None:
@@ -69,8 +81,12 @@ def content_hash(order: Order) -> str:
     return hashlib.sha256(canonical_json(doc).encode("utf-8")).hexdigest()
 
 
-def ingest(arrival: Arrival, stored: StoredOrder | None, *, at: datetime) -> IngestResult:
-    """Decide what storing an arrived order means. Raises on an impossible status move."""
+def ingest(arrival: Arrival, stored: StoredOrder | None, *, at: datetime,
+           clearable: frozenset[str] = CLEARED_BY_MOVE) -> IngestResult:
+    """Decide what storing an arrived order means. Raises on an impossible status move.
+
+    ``clearable``: holds an applied move closes (the caller resolves them; one that cannot
+    passes ``frozenset()`` and such a move is deferred like any other)."""
     incoming = arrival.order
     evidence: dict[str, object] = {"snapshot": arrival.snapshot} if arrival.snapshot else {}
     if stored is None:
@@ -78,7 +94,8 @@ def ingest(arrival: Arrival, stored: StoredOrder | None, *, at: datetime) -> Ing
         event = append_event(ChainHead(), incoming.key, at=at, actor=arrival.source,
                              kind="ingested", data=data | evidence)
         return IngestResult(IngestKind.CREATED, incoming, (event,))
-    steps = reconcile(stored.order.status, incoming.status, stored.holds)
+    move = plan_move(stored.order.status, incoming.status, stored.holds, clearable)
+    steps = move.steps
     merged = replace(incoming, status=steps[-1] if steps else stored.order.status)
     changed = changed_fields(stored.order, merged)
     events: list[OrderEvent] = []
@@ -87,26 +104,18 @@ def ingest(arrival: Arrival, stored: StoredOrder | None, *, at: datetime) -> Ing
         events.append(append_event(stored.head, merged.key, at=at, actor=arrival.source,
                                    kind="updated", data=update | evidence))
     head = events[-1].head if events else stored.head
-    events += _state_events(head, stored.order, merged, steps, at, arrival.source)
+    events += channel_steps(head, merged, stored.order.status, steps, at=at,
+                            actor=arrival.source)
+    deferred = None
+    if move.deferred and supersedes(stored.deferred, incoming.status):
+        head = events[-1].head if events else stored.head
+        events.append(deferral_event(head, incoming, current=stored.order.status,
+                                     holds=stored.holds, source=arrival.source,
+                                     snapshot=arrival.snapshot, at=at))
+        deferred = from_event(events[-1])
     if not events:
         return IngestResult(IngestKind.UNCHANGED, stored.order, ())
-    return IngestResult(IngestKind.UPDATED, merged, tuple(events))
-
-
-def _state_events(
-    head: ChainHead, before: Order, after: Order, steps: tuple[OrderState, ...], at: datetime,
-    actor: str,
-) -> list[OrderEvent]:
-    """One ``state_changed`` event per step, so the trace shows every state passed through."""
-    events: list[OrderEvent] = []
-    source = before.status
-    for step in steps:
-        data = {"from": source.value, "to": step.value, "via": "channel",
-                "channel_status": after.channel_status}
-        events.append(append_event(head, after.key, at=at, actor=actor, kind="state_changed",
-                                   data=data))
-        head, source = events[-1].head, step
-    return events
+    return IngestResult(IngestKind.UPDATED, merged, tuple(events), move.clears, deferred)
 
 
 def changed_fields(old: Order, new: Order) -> list[str]:

@@ -8,6 +8,8 @@
 * "已处理" (B without a suggestion): resolved by hand.
 * ``resolve_anomaly``: close one by id (the gating helper's "release a frozen order" calls it
   once a supervisor confirmed).
+* ``release_deferred``: after a blocking anomaly closes, the channel status the order was sent
+  while held applies in the same transaction (``handlers.held_status``).
 
 Who may tap is the anomaly's route (owner and escalation chain), checked before any effect.
 """
@@ -30,6 +32,7 @@ from core.prompts import QUESTIONS, Prompt
 from core.substitution import SubstitutionError, substitute
 from handlers.anomaly_cards import cancel_timers, close_cards
 from handlers.chat_deps import ChatDeps, reply_to
+from handlers.held_status import apply_deferred_status
 from handlers.ports import ChatUnitOfWork
 
 log = logging.getLogger("orderbot.anomalies")
@@ -126,7 +129,18 @@ async def _resolve(uow: ChatUnitOfWork, anomaly: Anomaly, by: str, how: Resoluti
         await uow.orders.save_change(stored, stored.order, [event], at=now)
     await close_cards(uow, anomaly, status, by, now, skip=skip)
     await cancel_timers(uow, anomaly, deps.anomalies.routing.rule(anomaly.code))
+    if anomaly.blocking:
+        await release_deferred(uow, anomaly.order_key, by, deps, now)
     return True
+
+
+async def release_deferred(uow: ChatUnitOfWork, key: str, by: str, deps: ChatDeps,
+                           now: datetime) -> None:
+    """The order may no longer be held: apply the channel status it was sent meanwhile, and
+    close the stall that move answers (as ``auto``, like any resolution: cards, timers)."""
+    for answered in await apply_deferred_status(uow, key, by=by, now=now):
+        await resolve_anomaly(uow, answered.id or 0, actor="system", how=Resolution.AUTO,
+                              deps=deps, now=now, done="自动关闭（渠道报告订单已流转）")
 
 
 async def resolve_anomaly(uow: ChatUnitOfWork, anomaly_id: int, *, actor: Person | str,

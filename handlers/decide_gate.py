@@ -44,6 +44,7 @@ from core.gating import (
 )
 from core.outbox import text_message
 from core.people import Person
+from handlers.anomaly_actions import release_deferred
 from handlers.anomaly_cards import cancel_timers, close_cards
 from handlers.chat_deps import ChatDeps, to_people
 from handlers.duplicate_cards import merge_not_done
@@ -136,7 +137,8 @@ async def _close_anomalies(uow: ChatUnitOfWork, proposal: Proposal, ids: Iterabl
                            anomalies: Iterable[Anomaly], person: Person, deps: ChatDeps,
                            now: datetime, skip: str) -> None:
     """Resolve the anomalies the effect closes and, like any resolution, close every card of
-    them (the agent's, an escalated supervisor's copy) and cancel their escalation timers."""
+    them (the agent's, an escalated supervisor's copy), cancel their escalation timers and let
+    a released order take the channel status it was sent while held (``release_deferred``)."""
     by_id = {a.id: a for a in anomalies}
     status = closing_status(person.name, f"确认{proposal.label}", now)
     for anomaly_id in ids:
@@ -147,6 +149,8 @@ async def _close_anomalies(uow: ChatUnitOfWork, proposal: Proposal, ids: Iterabl
         if anomaly is not None:
             await close_cards(uow, anomaly, status, person.id, now, skip=skip)
             await cancel_timers(uow, anomaly, deps.anomalies.routing.rule(anomaly.code))
+            if anomaly.blocking:
+                await release_deferred(uow, anomaly.order_key, person.id, deps, now)
 
 
 async def _hand_over(uow: ChatUnitOfWork, proposal: Proposal, text: str, deps: ChatDeps,

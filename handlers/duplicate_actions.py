@@ -41,6 +41,7 @@ from core.errors import ConcurrencyError
 from core.gate_views import decided_card
 from core.gating import GateError, GateKind, GateState, Proposal, Verdict, policy_for
 from core.people import Person
+from handlers.anomaly_actions import release_deferred
 from handlers.anomaly_cards import cancel_timers, close_cards, order_event
 from handlers.chat_deps import ChatDeps
 from handlers.decide_gate import settle
@@ -82,7 +83,8 @@ async def tap_duplicate(uow: ChatUnitOfWork, action: CardAction, record: CardRec
 async def _not_duplicate(uow: ChatUnitOfWork, record: CardRecord, anomaly: Anomaly,
                          person: Person, spec: ActionSpec, deps: ChatDeps,
                          now: datetime) -> CardRecord:
-    """Resolve like any anomaly: every other copy closed, the SLA timers cancelled."""
+    """Resolve like any anomaly: every other copy closed, the SLA timers cancelled, a status
+    the channel sent while the order was held applied (``release_deferred``)."""
     assert anomaly.id is not None
     updated = mark_handled(record, person, spec, now)
     if not await uow.anomalies.resolve(anomaly.id, at=now, by=person.id,
@@ -94,6 +96,7 @@ async def _not_duplicate(uow: ChatUnitOfWork, record: CardRecord, anomaly: Anoma
                        "card_id": record.card_id, "via": "card"}, now)
     await close_cards(uow, anomaly, updated.card.status, person.id, now, skip=record.card_id)
     await cancel_timers(uow, anomaly, deps.anomalies.routing.rule(anomaly.code))
+    await release_deferred(uow, anomaly.order_key, person.id, deps, now)
     return updated
 
 

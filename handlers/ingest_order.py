@@ -23,10 +23,12 @@ from core.anomalies import Anomaly
 from core.batch import BatchResult, ingest_batch
 from core.counters import tally
 from core.errors import ConcurrencyError, ConnectionLostError, TemporaryFailureError
+from core.held_status import CLEARED_BY_MOVE
 from core.ingest import Arrival
 from core.order import to_canonical
 from core.payloads import CANONICAL_JSON, RawPayload
 from handlers.announce import NewDeadLetter, announce_ingest
+from handlers.channel_news import tell_channel_news
 from handlers.channel_parcels import register_channel_parcels
 from handlers.chat_deps import ChatDeps
 from handlers.check_health import check_ingested
@@ -109,7 +111,7 @@ class _Written:
 
 async def _store(cmd: IngestOrders, uow: UnitOfWork) -> BatchResult:
     async with uow:
-        written = await _write(cmd, uow)
+        written = await _write(cmd, uow, clearable=frozenset())  # no anomalies to resolve here
         await uow.commit()
     return written.result
 
@@ -123,13 +125,15 @@ async def _store_and_announce(cmd: IngestOrders, chat: ChatDeps) -> BatchResult:
                                      created=created, deps=chat, now=cmd.received_at)
         checked = await check_ingested(uow, written.result.outcomes, chat,
                                        now=cmd.received_at)
+        news = await tell_channel_news(uow, written.result.outcomes, chat, now=cmd.received_at)
         await uow.commit()
-    if told or checked:
+    if told or checked or news:
         chat.queued()
     return written.result
 
 
-async def _write(cmd: IngestOrders, uow: UnitOfWork) -> _Written:
+async def _write(cmd: IngestOrders, uow: UnitOfWork,
+                 clearable: frozenset[str] = CLEARED_BY_MOVE) -> _Written:
     at = cmd.received_at
     orders = [arrival.order for arrival in cmd.arrivals]
     stored = await uow.orders.load_many(order.key for order in orders)
@@ -137,7 +141,8 @@ async def _write(cmd: IngestOrders, uow: UnitOfWork) -> _Written:
     candidates = await uow.orders.duplicate_candidates(
         order for order in orders if order.key not in stored)  # only new ones can be twins
     await uow.snapshots.keep(cmd.payloads, at=at)
-    result = ingest_batch(cmd.arrivals, stored, at=at, candidates=candidates)
+    result = ingest_batch(cmd.arrivals, stored, at=at, candidates=candidates,
+                          clearable=clearable)
     opened = await uow.orders.save_batch(result.outcomes, at=at)
     await register_channel_parcels(uow, result, at=at)  # the waybills the orders carry
     letters, repeats = await _dead_letter(uow, cmd, result)

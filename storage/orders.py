@@ -36,6 +36,7 @@ from core.batch import BatchOutcome
 from core.errors import ConcurrencyError
 from core.events import ChainHead, OrderEvent
 from core.fingerprint import duplicate_group_lock, duplicate_probe_keys
+from core.held_status import SETTLING_KINDS, DeferredStatus, pending_deferral
 from core.ingest import StoredOrder
 from core.order import Order
 from storage.bulk import allocate_ids, bulk_insert, is_postgres
@@ -80,6 +81,7 @@ class SqlOrderRepository:
         by_id = {row.id: row for row in rows}
         lines = await self._lines(by_id)
         holds = await self._holds(by_id)
+        deferred = await self._deferred([i for i in by_id if holds.get(i)])
         stored: dict[str, StoredOrder] = {}
         for row in rows:
             order = to_order(row, lines.get(row.id, []))
@@ -87,7 +89,7 @@ class SqlOrderRepository:
             self._loaded[order.key] = order
             head = ChainHead(row.head_seq, row.head_hash)
             stored[order.key] = StoredOrder(order, head, tuple(sorted(holds.get(row.id, ()))),
-                                            row.version)
+                                            row.version, deferred.get(row.id))
         return stored
 
     async def _lines(self, by_id: dict[int, Any]) -> dict[int, list[Any]]:
@@ -111,6 +113,20 @@ class SqlOrderRepository:
             for order_id, code in (await self._session.execute(query)).all():
                 grouped[order_id].add(code)
         return grouped
+
+    async def _deferred(self, held: list[int]) -> dict[int, DeferredStatus]:
+        """The channel status each held order keeps for its release (``core.held_status``);
+        no query when none of the loaded orders is held (the usual batch)."""
+        if not held:
+            return {}
+        query = (select(events_t).where(_one_of(self._session, events_t.c.order_id, held),
+                                        events_t.c.kind.in_(SETTLING_KINDS))
+                 .order_by(events_t.c.order_id, events_t.c.seq))
+        grouped: dict[int, list[OrderEvent]] = defaultdict(list)
+        for row in (await self._session.execute(query)).all():
+            grouped[row.order_id].append(to_event(row))
+        found = {order_id: pending_deferral(events) for order_id, events in grouped.items()}
+        return {order_id: status for order_id, status in found.items() if status is not None}
 
     async def get(self, key: str) -> StoredOrder | None:
         return (await self.load_many([key], lock=False)).get(key)

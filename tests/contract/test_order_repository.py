@@ -121,6 +121,8 @@ async def test_impossible_move_goes_to_dead_letters(
 
 
 async def test_a_held_order_does_not_advance_but_may_cancel(new_uow: UowFactory) -> None:
+    """Advancing a held order is deferred (kept for its release, loaded with the order), not
+    refused; leaving the fulfilment path is not held back."""
     order = make_order(8)
     await ingest(new_uow, order)
     async with new_uow() as uow:
@@ -129,11 +131,16 @@ async def test_a_held_order_does_not_advance_but_may_cancel(new_uow: UowFactory)
                                                   reason="no address"))
         await uow.commit()
     blocked = await ingest(new_uow, replace(order, status=OrderState.IN_TRANSIT))
-    assert "held by ADDRESS_MISSING" in blocked.rejected[0].reason
+    assert blocked.rejected == () and blocked.outcomes[0].order.status is OrderState.PAID
+    loaded, _ = await stored(new_uow, order.key)
+    assert loaded is not None and loaded.deferred is not None
+    assert loaded.deferred.target is OrderState.IN_TRANSIT
+    assert loaded.deferred.seq == blocked.outcomes[0].events[-1].seq
     allowed = await ingest(new_uow, replace(order, status=OrderState.CANCELLED))
     assert kinds(allowed) == (IngestKind.UPDATED,)
     loaded, _ = await stored(new_uow, order.key)
     assert loaded is not None and loaded.holds == ("ADDRESS_MISSING",)
+    assert loaded.order.status is OrderState.CANCELLED
 
 
 async def test_two_writers_of_one_version_one_wins(new_uow: UowFactory) -> None:

@@ -213,9 +213,11 @@ async def test_c_freeze_holds_the_order_until_released(service: Service) -> None
         assert card["buttons"] == [] and "https://files.example/drawings/5.pdf" in card["body"]
     moved = replace(order, status=OrderState.ALLOCATED)
     result = await service.ingest(moved)
-    assert result.rejected and "held" in result.rejected[0].reason.lower()
+    assert not result.rejected  # kept for the release (core.held_status), not refused
     assert await service.scalar("SELECT status FROM orders WHERE channel_order_id = :c",
                                 c=order.channel_order_id) == "paid"
+    assert await service.scalar("SELECT count(*) FROM order_events WHERE order_key = :k AND "
+                                "kind = 'channel_status_deferred'", k=order.key) == 1
 
     async def release(deps: ChatDeps) -> bool:
         async with deps.new_uow() as uow:
@@ -226,9 +228,10 @@ async def test_c_freeze_holds_the_order_until_released(service: Service) -> None
 
     assert await service.with_deps(release) is True
     assert await service.with_deps(release) is False  # once
-    await service.ingest(moved)
+    # the release applied the kept status; the same push again changes nothing
     assert await service.scalar("SELECT status FROM orders WHERE channel_order_id = :c",
                                 c=order.channel_order_id) == "allocated"
+    assert not (await service.ingest(moved)).outcomes
     async with aiohttp.ClientSession() as session, \
             session.get(f"{service.base}/metrics") as response:
         body = await response.text()

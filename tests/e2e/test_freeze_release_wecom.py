@@ -6,16 +6,19 @@ signed WeCom callback (text messages, template_card_event clicks; tests/fakes/we
 Transcript: 拼多多 pushes a paid custom corner sofa whose remark says "进深 50cm" (the workshop
 cannot make one under 60 cm): the order is frozen (CUSTOM_SPEC_CONFLICT, C) and 孙七
 (SunQi, production) gets the card with the evidence (as a WeCom markdown message: a C card has
-no buttons). 拼多多 then pushes it as shipped: the state machine refuses to advance a held
-order, so the push is dead-lettered with the reason (counted as dead-lettered, a card to 赵六,
-ops) and the order stays paid. 张三 (agent) types "申请解冻 <订单号> <原因>": both
+no buttons). 拼多多 then pushes it as shipped: a held order does not advance, so the status is
+kept for the release (issue 3: a ``channel_status_deferred`` event, no dead letter, no card to
+赵六, ops), the order stays paid and 孙七 gets the card again with a 【渠道】 line saying what
+the channel reported. 张三 (agent) types "申请解冻 <订单号> <原因>": both
 supervisors (李四, 钱七) get the gate card; 张三 himself, and 孙七, tapping 确认 are refused
-(server-side role check) and nothing changes. 李四 rejects: the order stays frozen (another
-shipped push is refused again). 张三 asks again; 李四 taps 确认 twice and 钱七 taps after him:
-one release (one gate_confirmed, one anomaly_resolved, the anomaly resolved as ``gated``),
-every copy updated (李四's by his click's ResponseCode, 钱七's by her send's, 孙七's C card as
-a message saying who released it), 张三 told, 钱七 told it was handled. 拼多多's next push
-(shipped) advances the order. No WeCom response_code is used twice (doc 94888).
+(server-side role check) and nothing changes. 李四 rejects: the order stays frozen (the same
+shipped push again is a duplicate and records nothing). 张三 asks again; 李四 taps 确认 twice
+and 钱七 taps after him: one release (one gate_confirmed, one anomaly_resolved, the anomaly
+resolved as ``gated``) that also moves the order to the kept status (label_printed, in the
+release's transaction), every copy updated (李四's by his click's ResponseCode, 钱七's by her
+send's, 孙七's C card as a message saying who released it), 张三 told, 钱七 told it was
+handled. 拼多多's next push (shipped) changes nothing more. No WeCom response_code is used
+twice (doc 94888).
 """
 
 from __future__ import annotations
@@ -207,16 +210,15 @@ async def test_c_freeze_holds_the_order_until_a_confirmed_release(service: Servi
     assert await service.value(STATUS, c=ref) == "paid"
     assert sent(fake, "ZhangSan", "markdown") == sent(fake, "ZhangSan", "template_card") == []
 
-    # 2. the channel says shipped: refused (a held order does not advance), dead-lettered
+    # 2. the channel says shipped: kept for the release (a held order does not advance)
     shipped = replace(sofa, stage=Stage.SHIPPED, updated_at=sofa.updated_at + timedelta(hours=1))
     assert await service.push(shipped) == 200
-    assert await service.until(LETTERS, 1) == 1
-    reason = await service.value("SELECT reason FROM dead_letters WHERE source = 'webhook:pdd'")
-    assert "held by" in reason and "paid -> label_printed" in reason
-    assert await service.value("SELECT dead_lettered FROM channel_counters "
-                               "WHERE channel = 'pdd'") == 1
-    (letter_card,) = await eventually(lambda: sent(fake, "ZhaoLiu", "template_card"))
-    assert letter_card.body["template_card"]["main_title"]["title"].startswith("死信 #")
+    assert await service.until(EVENTS, 1, k=key, kind="channel_status_deferred") == 1
+    (news,) = await eventually(lambda: markdown_to(fake, "SunQi", "【渠道】"))
+    assert "渠道报告「已打单」" in news and "解除后自动" in news and "定制图纸与工艺冲突" in news
+    counts = "SELECT received, stored, duplicates, dead_lettered FROM channel_counters"
+    assert await service.value(counts) == (2, 2, 0, 0)
+    assert await service.value(LETTERS) == 0
     assert await service.value(STATUS, c=ref) == "paid"
     assert await service.value(EVENTS, k=key, kind="state_changed") == 0
 
@@ -241,7 +243,7 @@ async def test_c_freeze_holds_the_order_until_a_confirmed_release(service: Servi
     assert await service.value(ANOMALY.format("status"), k=key) == "open"
     assert await service.value("SELECT state FROM gate_proposals") == "proposed"
 
-    # 5. 李四 rejects: still frozen; the channel's next push is refused again
+    # 5. 李四 rejects: still frozen; the channel's same report again records nothing
     await service.tap("LiSi", first, "gate_reject", "rc-l-reject")
     (rejected,) = await eventually(lambda: texts_to(fake, "ZhangSan", "拒绝"))
     assert "已被 李四 拒绝，未执行" in rejected
@@ -252,10 +254,10 @@ async def test_c_freeze_holds_the_order_until_a_confirmed_release(service: Servi
     assert await service.value(EVENTS, k=key, kind="gate_rejected") == 1
     again = replace(shipped, updated_at=shipped.updated_at + timedelta(minutes=5))
     assert await service.push(again) == 200
-    # the same refused content again: kept once, counted as a duplicate, not announced again
-    counts = "SELECT received, stored, duplicates, dead_lettered FROM channel_counters"
-    assert await service.until(counts, (3, 1, 1, 1)) == (3, 1, 1, 1)
-    assert await service.value(LETTERS) == 1 and len(sent(fake, "ZhaoLiu", "template_card")) == 1
+    # the same kept status again: counted as a duplicate, no second deferral, no second news
+    assert await service.until(counts, (3, 2, 1, 0)) == (3, 2, 1, 0)
+    assert await service.value(EVENTS, k=key, kind="channel_status_deferred") == 1
+    assert len(markdown_to(fake, "SunQi", "【渠道】")) == 1
     assert await service.value(STATUS, c=ref) == "paid"
 
     # 6. asked again; 李四 confirms with a double tap, 钱七 taps after him: one release
@@ -274,6 +276,10 @@ async def test_c_freeze_holds_the_order_until_a_confirmed_release(service: Servi
     assert await service.value(ANOMALY.format("resolved_by"), k=key) == "lisi"
     assert await service.value(EVENTS, k=key, kind="gate_confirmed") == 1
     assert await service.value(EVENTS, k=key, kind="anomaly_resolved") == 1
+    # the release moved the order to what the channel reported while it was frozen
+    assert await service.value(STATUS, c=ref) == "label_printed"
+    assert await service.value(EVENTS, k=key, kind="channel_status_applied") == 1
+    assert await service.value(EVENTS, k=key, kind="state_changed") == 3  # allocation, print
     assert await service.value("SELECT count(*) FROM gate_proposals WHERE state = 'executed'"
                                ) == 1
     assert await service.value("SELECT count(*) FROM timers WHERE kind = 'gate.expire'") == 0
@@ -293,10 +299,10 @@ async def test_c_freeze_holds_the_order_until_a_confirmed_release(service: Servi
     used = Counter(u.body["response_code"] for u in fake.calls(UPDATE))
     assert max(used.values()) == 1, used  # each code once, as WeCom requires
 
-    # 7. released: the channel's next push advances the order
+    # 7. released: the channel's next push (still shipped) has nothing left to change
     later = replace(again, updated_at=again.updated_at + timedelta(minutes=5))
     assert await service.push(later) == 200
-    assert await service.until(STATUS, "label_printed", c=ref) == "label_printed"
-    assert await service.value(EVENTS, k=key, kind="state_changed") == 3  # allocation, print
-    assert await service.value(LETTERS) == 1
-    assert await service.value(counts) == (4, 2, 1, 1)
+    assert await service.until(counts, (4, 2, 2, 0)) == (4, 2, 2, 0)
+    assert await service.value(STATUS, c=ref) == "label_printed"
+    assert await service.value(EVENTS, k=key, kind="state_changed") == 3
+    assert await service.value(LETTERS) == 0 and sent(fake, "ZhaoLiu", "template_card") == []
