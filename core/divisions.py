@@ -31,6 +31,15 @@ _DISTRICT_SUFFIXES = ("新区", "林区", "区", "县", "市", "旗")
 _AUTONOMOUS = ("自治州", "自治县", "自治旗")
 
 
+# Divisions abolished so recently that buyers and platforms' address pickers still use them:
+# former name -> the code that took them over. An address naming one is read as its
+# successor (a parcel to "重庆市渝北区" goes to 两江新区), not as an unknown district.
+# 2025-11-06: 重庆 abolished 江北区 (500105) and 渝北区 (500112) and set up 两江新区 (500157);
+# five northern towns of 渝北 went to 北碚区, which a district-level name cannot tell apart.
+FORMER_DISTRICTS: dict[str, str] = {"江北区": "500157", "渝北区": "500157"}
+_FORMER_PARENT = "500100"  # both were districts of 重庆市 (the check before aliasing)
+
+
 @dataclass(frozen=True, slots=True)
 class Division:
     code: str  # 6-digit adcode
@@ -143,6 +152,7 @@ def division_index() -> DivisionIndex:
             short[division.level].setdefault(brief, []).append(division.code)
         if division.parent:
             children[division.parent].append(division.code)
+    _add_former(by_code, full, short, nations)
     return DivisionIndex(
         by_code=by_code,
         full=tuple({k: tuple(v) for k, v in table.items()} for table in full),
@@ -151,6 +161,21 @@ def division_index() -> DivisionIndex:
         longest=max(len(d.name) for d in by_code.values()),
         lengths=_lengths([*(n for t in full for n in t), *(n for t in short for n in t)]),
     )
+
+
+def _add_former(by_code: dict[str, Division], full: tuple[dict[str, list[str]], ...],
+                short: tuple[dict[str, list[str]], ...], nations: tuple[str, ...]) -> None:
+    """Former district names as further names of their successor (when the table has it:
+    a newer table that dropped the successor too makes the alias a no-op, not an error)."""
+    for name, code in FORMER_DISTRICTS.items():
+        successor = by_code.get(code)
+        if successor is None or successor.parent != _FORMER_PARENT:
+            continue
+        if code not in full[DISTRICT].setdefault(name, []):
+            full[DISTRICT][name].append(code)
+        brief = short_name(name, DISTRICT, nations)
+        if brief and code not in short[DISTRICT].setdefault(brief, []):
+            short[DISTRICT][brief].append(code)
 
 
 def _lengths(names: list[str]) -> dict[str, tuple[int, ...]]:

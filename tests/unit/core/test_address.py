@@ -107,3 +107,23 @@ def test_the_index_has_current_divisions() -> None:
     assert {"襄阳市", "平城区", "云州区", "儋州市", "盘州市", "昆玉市"} <= names
     assert "襄樊市" not in names
     assert len(index.full[2]["鼓楼区"]) == 4
+
+
+@pytest.mark.parametrize(("text", "detail"), [
+    ("重庆市渝北区龙溪街道金龙路1号", "龙溪街道金龙路1号"),
+    ("重庆渝北区龙溪街道金龙路1号", "龙溪街道金龙路1号"),
+    ("重庆市江北区观音桥步行街8号", "观音桥步行街8号"),
+])
+def test_a_district_abolished_in_2025_reads_as_its_successor(text: str, detail: str) -> None:
+    """Buyers still write 渝北区/江北区 (abolished 2025-11-06, now 两江新区): deliverable."""
+    parsed = parse_address(text)
+    assert (parsed.province, parsed.city, parsed.district) == ("重庆市", "重庆市", "两江新区")
+    assert parsed.detail == detail and parsed.complete
+
+
+def test_a_former_name_does_not_take_over_a_living_namesake() -> None:
+    """宁波's 江北区 still exists: with 宁波 given it wins; without a city both are offered."""
+    assert parse_address("浙江宁波江北区槐树路1号").district == "江北区"
+    alone = parse_address("江北区槐树路1号")
+    assert alone.ambiguous
+    assert {c[1] for c in alone.candidates} == {"宁波市", "重庆市"}
