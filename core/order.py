@@ -31,6 +31,7 @@ from core.states import OrderState
 
 RECEIVER_FIELDS = ("name", "phone", "province", "city", "district", "address")
 SHIPMENT_FIELDS = ("tracking_no", "carrier", "source")
+CHANNEL_SOURCE = "channel"  # a shipment the order payload itself reported
 LINE_FIELDS = ("sku", "channel_sku_id", "title", "quantity", "unit_price_fen", "paid_fen")
 ORDER_FIELDS = (
     "channel", "channel_order_id", "status", "channel_status", "buyer_id", "receiver", "lines",
@@ -113,7 +114,7 @@ class Shipment:
 
     tracking_no: str
     carrier: str
-    source: str = "channel"
+    source: str = CHANNEL_SOURCE
 
     def __post_init__(self) -> None:
         _text(self.tracking_no, "shipments.tracking_no", required=True)
@@ -288,4 +289,4 @@ def _shipment(value: object, index: int) -> Shipment:
         if name not in doc:
             raise InvalidOrderError(f"shipments[{index}].{name}", "missing")
     return Shipment(tracking_no=doc["tracking_no"], carrier=doc["carrier"],
-                    source=doc.get("source", "channel"))
+                    source=doc.get("source", CHANNEL_SOURCE))

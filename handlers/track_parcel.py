@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from core.carriers import carrier
 from core.errors import ConcurrencyError
 from core.events import OrderEvent, append_event
+from core.order import CHANNEL_SOURCE
 from core.tracking import (
     FINAL,
     Parcel,
@@ -167,11 +168,17 @@ async def _advance_order(uow: TrackingUnitOfWork, parcel: Parcel, report: TrackR
 
 async def poll_due(deps: TrackingDeps, *, now: datetime, limit: int = 50) -> int:
     """Refresh the open parcels that are due; a failure backs off (5 min, doubling, 6 h max)
-    and keeps the stored trace. Returns how many were refreshed."""
+    and keeps the stored trace. Returns how many were refreshed.
+
+    A parcel a channel reported (registered inside the ingest transaction, where nothing may
+    go over the network) is subscribed to pushes here, on its first round (never checked)."""
     async with deps.new_uow() as uow:
         due = await uow.parcels.due(now, limit)
     done = 0
     for parcel in due:
+        if (deps.settings.callback_base and parcel.source == CHANNEL_SOURCE
+                and parcel.checked_at is None):
+            await _subscribe(deps, parcel, now)
         try:
             await refresh_parcel(deps, parcel, now=now)
             done += 1

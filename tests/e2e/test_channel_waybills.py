@@ -4,8 +4,9 @@ against the fake 快递100 / 快递鸟 servers.
 
 Transcript: a 淘宝 trade shipped in two parcels (中通 for two lines, 顺丰 for the third) is
 pushed; both numbers are registered, bound to the order, due for polling. The same push again
-changes nothing (no second parcel, no "updated" event). The poller asks the providers about
-both and the order moves as far as the slower parcel proves. A customer asking by the 顺丰
+changes nothing (no second parcel, no "updated" event). The poller subscribes both to 快递100
+pushes (once) and asks the providers about them; the order moves as far as the slower parcel
+proves. A customer asking by the 顺丰
 number (with the phone's last 4) gets its trace. A later push with a re-labelled third parcel
 adds that parcel and keeps the others.
 """
@@ -60,7 +61,8 @@ async def service(db_url: str) -> AsyncIterator[tuple[str, web.Application, Fake
         kuaidi100=Kuaidi100Settings(k100.customer, k100.key, k100.salt,
                                     str(k100_server.make_url(""))),
         kdniao=KdniaoSettings(kdn.ebusiness_id, kdn.app_key, str(kdn_server.make_url(""))),
-        timeout_s=2.0, trusted_proxies=("127.0.0.1",), query_limit=1000)
+        timeout_s=2.0, trusted_proxies=("127.0.0.1",), query_limit=1000,
+        callback_base="https://orderbot.example.com")
     shops = (ShopConfig(channel="taobao", shop_id="tb", app_key=APP_KEY,
                         webhook_secret=SECRET),)
     config = Config(database=DatabaseConfig(url=db_url), inbox=InboxConfig(workers=1),
@@ -126,6 +128,7 @@ async def test_shipped_push_registers_its_parcels_for_tracking_and_customers(db_
                                   (beijing(5), "快件已到达【南京转运中心】")])
         k100.traces[SF] = ("1", [(beijing(3), "【杭州西湖】顺丰速运 已收取快件")])
         assert await poll_due(app[TRACKING], now=utcnow()) == 2
+        assert sorted(s["number"] for s in k100.subscriptions) == [ZTO, SF]  # pushes from now on
         states = await sql(db_url, "SELECT tracking_no, state FROM parcels ORDER BY tracking_no")
         assert states == [(ZTO, "in_transit"), (SF, "picked_up")]
         assert await sql(db_url, "SELECT status FROM orders") == [("picked_up",)]  # slowest
@@ -134,6 +137,8 @@ async def test_shipped_push_registers_its_parcels_for_tracking_and_customers(db_
             assert response.status == 200
             reply = (await response.json())["reply"]
         assert "顺丰速运 已收取快件" in reply and "已揽收" in reply
+        assert await poll_due(app[TRACKING], now=utcnow() + timedelta(days=1)) == 2
+        assert len(k100.subscriptions) == 2  # subscribed once, on the first round
 
         relabelled = copy.deepcopy(TRADE)
         line = relabelled["trade_fullinfo_get_response"]["trade"]["orders"]["order"][2]
