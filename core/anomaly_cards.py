@@ -124,12 +124,20 @@ def channel_news(target: OrderState, channel_status: str | None, *, deferred: bo
     return head + "：已记入订单，请留意"
 
 
-def with_channel_news(record: CardRecord, news: str) -> CardRecord:
+def with_channel_news(record: CardRecord, news: str, *, bump: bool = True) -> CardRecord:
     """The card with ``news`` as its last body line (replacing earlier news: the latest counts),
-    buttons and status kept, version + 1."""
+    buttons and status kept, version + 1 (``bump=False``: a card not sent yet)."""
     lines = [line for line in record.card.body.split("\n") if not line.startswith(NEWS_MARK)]
-    card = replace(record.card, body="\n".join([*lines, news]), version=record.version + 1)
+    card = replace(record.card, body="\n".join([*lines, news]),
+                   version=record.version + 1 if bump else record.version)
     return replace(record, card=card)
+
+
+def news_of(record: CardRecord) -> str | None:
+    """The card's 【渠道】 line, if the channel reported something while it was open (an
+    escalated copy carries it on)."""
+    found = [line for line in record.card.body.split("\n") if line.startswith(NEWS_MARK)]
+    return found[-1] if found else None
 
 
 def closing_status(person_name: str, verb_done: str, at: datetime) -> str:

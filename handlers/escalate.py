@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from core.anomalies import AnomalyStatus
-from core.anomaly_cards import escalated
+from core.anomaly_cards import escalated, news_of, with_channel_news
 from core.timers import Timer, escalation_timer, parse_escalation_ref
 from handlers.anomaly_cards import KINDS, order_event, send_to_role, update_everywhere, view
 from handlers.chat_deps import ChatDeps
@@ -33,14 +33,18 @@ async def escalate_anomaly(uow: ChatUnitOfWork, timer: Timer, deps: ChatDeps, *,
     target = rule.next_role(level)
     if target is None or not await uow.anomalies.escalate(anomaly_id, from_level=level):
         return False
+    news = None
     for kind in KINDS:
         for record in await uow.cards.for_ref(kind, str(anomaly_id), anomaly.order_key):
             if record.handled_by is None:
+                news = news_of(record) or news
                 await update_everywhere(uow, escalated(record, target, now), record.version,
                                         now)
     raised = replace(anomaly, level=level + 1)
     due = rule.deadline(now, level + 1)
     card = view(deps, raised, rule, target, due, escalated_from=rule.role_at(level))
+    if news is not None:  # what the channel reported meanwhile (handlers.channel_news)
+        card = with_channel_news(card, news, bump=False)
     await send_to_role(uow, card, target, deps, now)
     await order_event(uow, anomaly.order_key, "system", "anomaly_escalated",
                       {"anomaly_id": anomaly_id, "code": anomaly.code.value,

@@ -6,7 +6,7 @@ Transcripts:
 * 清关被拒 freezes a paid order (C card to 王五, warehouse). The channel says 已发货 (our
   ``label_printed``): no dead letter, a ``channel_status_deferred`` event with the word, the
   target and the snapshot, the order stays paid, 王五's card gets a 【渠道】 line; the same push
-  again records nothing. 张三 proposes the release, 李四 confirms: in that transaction the order
+  again records nothing; the freeze escalates and 李四's copy carries the line. 张三 proposes the release, 李四 confirms: in that transaction the order
   moves paid -> label_printed (``channel_status_applied`` + one ``state_changed`` per step).
 * Frozen, shipped (deferred), then the buyer cancels on the channel: the order is cancelled at
   once, the freeze closes as ``auto`` (王五's card says the channel cancelled it, the
@@ -28,8 +28,10 @@ from core.gating import GateKind
 from core.ingest import Arrival
 from core.order import Order
 from core.states import OrderState
+from core.timers import escalation_timer
 from handlers.chat_deps import ChatDeps
 from handlers.click_card import click_card
+from handlers.escalate import escalate_anomaly
 from handlers.ingest_order import IngestOrders, ingest_orders
 from handlers.open_anomaly import OpenAnomaly, open_anomaly
 from handlers.propose_gate import GateRequest, propose_gate
@@ -73,8 +75,9 @@ async def status_of(deps: ChatDeps, order: Order) -> tuple[OrderState, tuple[str
 
 
 async def card_body(deps: ChatDeps, order: Order, anomaly_id: int) -> tuple[str, str]:
+    """The owner's (first) card of the anomaly: body and status line."""
     async with deps.new_uow() as uow:
-        (record,) = await uow.cards.for_ref(CardKind.ANOMALY, str(anomaly_id), order.key)
+        record = (await uow.cards.for_ref(CardKind.ANOMALY, str(anomaly_id), order.key))[0]
     return record.card.body, record.card.status or ""
 
 
@@ -98,6 +101,16 @@ async def test_a_shipped_push_waits_for_the_release_and_then_moves_the_order(
     await push(deps, order, OrderState.LABEL_PRINTED, "已发货", minutes=6, snapshot="sha-2")
     assert await events(engine, order.key, "channel_status_deferred") == 1  # idempotent
     assert await count(engine, "SELECT duplicates FROM channel_counters") == 1
+
+    # nobody acted on the freeze: the supervisor's escalated copy carries the channel's news
+    async with new_uow() as uow:
+        timer = escalation_timer(anomaly_id, 0, T0 + 7 * MINUTE)
+        assert await escalate_anomaly(uow, timer, deps, now=T0 + 7 * MINUTE)
+        await uow.commit()
+    async with new_uow() as uow:
+        copies = await uow.cards.for_ref(CardKind.ANOMALY, str(anomaly_id), order.key)
+    (raised,) = [c for c in copies if c.card.title.startswith("【升级】")]
+    assert "渠道报告「已打单」（已发货）" in raised.card.body
 
     request = GateRequest(GateKind.RELEASE, "资料已补齐", order_key=order.key,
                           params={"anomaly_id": anomaly_id})

@@ -8,7 +8,10 @@ from datetime import timedelta
 
 import pytest
 
+from core.anomaly_cards import channel_news, news_of, with_channel_news
 from core.batch import ingest_batch
+from core.cards import CardKind, CardRecord
+from core.chat import Card
 from core.errors import IllegalTransitionError
 from core.events import verify_chain
 from core.held_status import (
@@ -182,3 +185,17 @@ def test_a_batch_sees_its_own_deferral_and_cleared_stall() -> None:
     (moved,) = stalled.outcomes
     assert moved.order.status is S.IN_TRANSIT and moved.clears == STALLED
     assert DEFERRED not in [e.kind for e in moved.events]
+
+
+def test_channel_news_on_a_card_replaces_earlier_news_and_is_carried_on() -> None:
+    record = CardRecord(Card(card_id="an-1", title="[C] 清关被拒", body="海关退回"),
+                        CardKind.ANOMALY, "7", "pdd:1")
+    shipped = channel_news(S.LABEL_PRINTED, "已发货", deferred=True, at=AT)
+    first = with_channel_news(record, shipped)
+    assert first.card.body.splitlines() == ["海关退回", shipped] and first.version == 2
+    assert "渠道报告「已打单」（已发货）" in shipped and "解除后自动" in shipped
+    later = channel_news(S.AFTER_SALE, None, deferred=False, at=AT)
+    second = with_channel_news(first, later)
+    assert second.card.body.splitlines() == ["海关退回", later]  # the latest counts
+    assert news_of(second) == later and news_of(record) is None
+    assert with_channel_news(record, later, bump=False).version == record.version
