@@ -6,13 +6,16 @@ Transcripts:
 * 清关被拒 freezes a paid order (C card to 王五, warehouse). The channel says 已发货 (our
   ``label_printed``): no dead letter, a ``channel_status_deferred`` event with the word, the
   target and the snapshot, the order stays paid, 王五's card gets a 【渠道】 line; the same push
-  again records nothing; the freeze escalates and 李四's copy carries the line. 张三 proposes the release, 李四 confirms: in that transaction the order
-  moves paid -> label_printed (``channel_status_applied`` + one ``state_changed`` per step).
+  again records nothing; the freeze escalates and 李四's copy carries the line. 张三 proposes
+  the release, 李四 confirms: in that transaction the order moves paid -> label_printed
+  (``channel_status_applied`` + one ``state_changed`` per step).
 * Frozen, shipped (deferred), then the buyer cancels on the channel: the order is cancelled at
   once, the freeze closes as ``auto`` (王五's card says the channel cancelled it, the
   escalation timer goes), the shipped report is dropped as impossible; no dead letter.
 * Stalled (ORDER_STALLED only) and the channel says shipped: the order moves and the stall
   closes by itself.
+* Frozen and the buyer asks for a refund (after-sale): applied, the freeze stays, its card
+  says what the channel reported.
 """
 
 from __future__ import annotations
@@ -169,3 +172,19 @@ async def test_a_stalled_order_moves_on_when_the_channel_says_shipped(
     assert anomaly.resolution.value == "auto" and anomaly.resolved_by == "system"
     _, status = await card_body(deps, order, anomaly_id)
     assert "自动关闭" in status
+
+
+async def test_a_refund_request_while_frozen_applies_and_the_card_says_so(
+        new_uow: UowFactory, engine: AsyncEngine) -> None:
+    """After-sale (the buyer asked for a refund) is not the end of the order: it applies at
+    once (a held order may leave the fulfilment path), the freeze stays for a person to
+    decide, and its card tells the owner what the channel reported."""
+    order, deps = make_order(34), chat_deps(new_uow)
+    await ingest(new_uow, order)
+    anomaly_id = await freeze(deps, order, AnomalyCode.CUSTOMS_REJECTED)
+    await push(deps, order, OrderState.AFTER_SALE, "退款中", minutes=5)
+
+    assert await status_of(deps, order) == (OrderState.AFTER_SALE, ("CUSTOMS_REJECTED",))
+    assert await count(engine, LETTERS) == 0
+    body, status = await card_body(deps, order, anomaly_id)
+    assert "渠道报告「售后中」（退款中）：已记入订单" in body and status == ""
