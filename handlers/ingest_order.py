@@ -7,7 +7,9 @@ same bytes redelivered are kept once and counted as a duplicate), and the per-ch
 move. With chat installed, the cards the batch causes (suspected duplicates, dead letters,
 optionally new orders) and their outbox rows are written in that transaction too, and so is
 the health check of every new or changed order (``handlers.check_health``: anomalies with
-their cards, timers and holds; rule-hit counts; anomalies a fix at the source cleared). A write race
+their cards, timers and holds; rule-hit counts; anomalies a fix at the source cleared), and
+what a channel status did to an order with open anomalies (``handlers.channel_news``: a held
+order's forward status is kept on it for its release, not dead-lettered). A write race
 with another worker is retried with fresh state.
 """
 
