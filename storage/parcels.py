@@ -84,24 +84,27 @@ class SqlParcels:
                        ).where(parcels_t.c.tracking_no.in_({p.tracking_no for p in parcels}))
         stored = {(r.tracking_no, r.carrier): r.order_key
                   for r in (await self._session.execute(query)).all()}
-        ids = {key: await self._order_id(key) for key in {p.order_key for p in parcels}}
         new = [p for p in parcels if (p.tracking_no, p.carrier) not in stored]
+        unbound = [p for p in parcels if (p.tracking_no, p.carrier) in stored
+                   and stored[p.tracking_no, p.carrier] is None]
+        if not new and not unbound:
+            return 0  # a re-push: one query
+        ids = await self._order_ids({p.order_key for p in new + unbound if p.order_key})
         if new:
             rows = [{"carrier": p.carrier, "tracking_no": p.tracking_no,
-                     "order_id": ids[p.order_key], "order_key": p.order_key,
+                     "order_id": ids.get(p.order_key or ""), "order_key": p.order_key,
                      "channel": p.channel, "source": p.source, "next_poll_at": at,
                      "created_at": at, "updated_at": at, "subscribed": None, **_values(p)}
                     for p in new]
             await self._session.execute(
                 insert_ignoring(parcels_t, ("tracking_no", "carrier"), tuple(rows[0])), rows)
-        for p in parcels:
-            if (p.tracking_no, p.carrier) in stored and stored[p.tracking_no, p.carrier] is None:
-                await self._session.execute(
-                    update(parcels_t).where(parcels_t.c.tracking_no == p.tracking_no,
-                                            parcels_t.c.carrier == p.carrier,
-                                            parcels_t.c.order_key.is_(None))
-                    .values(order_key=p.order_key, order_id=ids[p.order_key],
-                            channel=p.channel, updated_at=at))
+        for p in unbound:
+            await self._session.execute(
+                update(parcels_t).where(parcels_t.c.tracking_no == p.tracking_no,
+                                        parcels_t.c.carrier == p.carrier,
+                                        parcels_t.c.order_key.is_(None))
+                .values(order_key=p.order_key, order_id=ids.get(p.order_key or ""),
+                        channel=p.channel, updated_at=at))
         return len(new)
 
     async def _bind(self, stored: Parcel, parcel: Parcel, at: datetime) -> None:
@@ -109,6 +112,17 @@ class SqlParcels:
             update(parcels_t).where(parcels_t.c.id == stored.id).values(
                 order_key=parcel.order_key, order_id=await self._order_id(parcel.order_key),
                 channel=parcel.channel, updated_at=at))
+
+    async def _order_ids(self, keys: set[str]) -> dict[str, int]:
+        """Order id per ``channel:number`` key, in one query."""
+        pairs = {tuple(key.split(":", 1)) for key in keys if ":" in key}
+        if not pairs:
+            return {}
+        query = select(orders_t.c.id, orders_t.c.channel, orders_t.c.channel_order_id).where(
+            orders_t.c.channel_order_id.in_({number for _, number in pairs}))
+        return {f"{r.channel}:{r.channel_order_id}": int(r.id)
+                for r in (await self._session.execute(query)).all()
+                if (r.channel, r.channel_order_id) in pairs}
 
     async def _order_id(self, key: str | None) -> int | None:
         if key is None or ":" not in key:
