@@ -1,5 +1,6 @@
 """Unasked cards, wired: ``[cards]`` config -> ``CardSettings``, the chat deps an
-``orderbot worker`` process announces with, and the dead-letter digest job.
+``orderbot worker`` process announces and answers customers with, and the dead-letter digest
+job.
 
 A worker process has no outbox sender and no web chat of its own: it writes cards and outbox
 rows in its ingest transactions, and the ``orderbot run`` process's sender (which polls the
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
 
 from aiohttp import web
 
@@ -51,9 +53,13 @@ def digest_interval_s(config: Config) -> int:
 
 
 async def worker_chat_ctx(app: web.Application) -> AsyncIterator[None]:
-    """``app[CHAT]`` for ``orderbot worker``: ingestion there announces like ``run`` does."""
+    """``app[CHAT]`` for ``orderbot worker``: ingestion there announces like ``run`` does, and
+    a customer's message this process takes is answered by its own customer desk
+    (``bot.tracking.open_desk``, the one ``run`` builds; its session, read engine and Redis
+    client close here, after the inbox workers have stopped)."""
     from bot.app import CONFIG, DATABASE  # the composition root's keys (no import cycle)
     from bot.chat import CHAT
+    from bot.tracking import open_desk
 
     config, database = app[CONFIG], app[DATABASE]
 
@@ -64,7 +70,9 @@ async def worker_chat_ctx(app: web.Application) -> AsyncIterator[None]:
                          platforms=configured_platforms(config), cards=card_settings(config),
                          gates=config.gating.policies(),
                          anomalies=anomaly_settings(config))
-    yield
+    async with AsyncExitStack() as stack:
+        await open_desk(app, stack)  # no tracking jobs here: ``orderbot run`` schedules them
+        yield
 
 
 async def dead_letter_digests(app: web.Application) -> None:

@@ -2,9 +2,16 @@
 (chat and ``GET /api/track``), provider push callbacks (``POST /callbacks/logistics/{name}``),
 and the scheduled jobs (poll due parcels, flag silent ones).
 
-``install_tracking(app)`` is called once by ``bot.app.build_app`` after ``install_chat``: its
-``cleanup_ctx`` runs after the chat deps exist and before the inbox workers start, and hands
-the workers chat deps whose ``customer_desk`` answers customers.
+``open_desk(app, stack)`` builds the customer desk of one process and hands it to
+``app[CHAT]``; every process whose inbox workers take chat messages calls it, since any of
+them may take a customer's: ``install_tracking(app)`` (``orderbot run``, called once by
+``bot.app.build_app`` after ``install_chat``: its ``cleanup_ctx`` runs after the chat deps
+exist and before the inbox workers start) and ``worker_chat_ctx`` (``orderbot worker``).
+
+The poll and silence jobs run in ``orderbot run`` only, like its other scheduled jobs (channel
+polls, dead-letter digests). Each round already takes a lock (``_singleton``), so several
+``run`` processes on one Redis poll once; worker processes are added to take inbox work and
+have no scheduler, and with a SQL inbox their locks would be per process.
 """
 
 from __future__ import annotations
@@ -19,9 +26,13 @@ from datetime import datetime
 import aiohttp
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from redis.asyncio import Redis
 
 from bot.chat import CHAT
+from bot.config import Config
 from bot.tracking_config import TrackingConfig
+from bot.wecom.kf import PLATFORM as KF_PLATFORM
+from bot.wecom.kf_wiring import kf_enabled
 from bot.workers import utcnow
 from core.chat import InboundMessage
 from core.errors import DomainError
@@ -82,16 +93,36 @@ def install_tracking(app: web.Application) -> None:
 
 
 async def _start(app: web.Application, stack: AsyncExitStack) -> AsyncIOScheduler:
+    from bot.app import CONFIG  # the composition root's key (no import cycle)
+
+    deps, redis = await open_desk(app, stack)
+    config = app[CONFIG]
+    locks: MemoryLocks | RedisLocks = MemoryLocks()
+    if redis is not None:
+        locks = RedisLocks(redis, prefix=f"{config.inbox.stream_prefix}:lock")
+    return _scheduler(config.tracking, deps, locks)
+
+
+async def open_desk(app: web.Application, stack: AsyncExitStack
+                    ) -> tuple[TrackingDeps, Redis | None]:
+    """This process's customer desk, its resources closed with ``stack`` (after the inbox
+    workers have stopped: the caller's ``cleanup_ctx`` comes before ``_workers_ctx``).
+
+    It sets ``app[TRACKING]`` and ``app[CHAIN]`` and hands ``app[CHAT]`` the desk and the
+    platforms customers use. Resources: the providers' own HTTP session, the read engine of
+    the desk's lookups, and, with the Redis inbox, a Redis client for the query rate limiter,
+    so every process counts a sender's questions in the same buckets (returned for the
+    caller's locks; None otherwise). Pools open connections when used: a worker process
+    holds as many as its inbox workers ask at once."""
     from bot.app import CONFIG, DATABASE  # the composition root's keys (no import cycle)
 
     config = app[CONFIG]
     session = await stack.enter_async_context(new_session())
     limiter: RateLimiter = MemoryRateLimiter()
-    locks: MemoryLocks | RedisLocks = MemoryLocks()
+    redis: Redis | None = None
     if config.inbox.backend == "redis":
         redis = await stack.enter_async_context(open_redis(config.inbox.redis_url))
         limiter = RedisRateLimiter(redis, prefix=f"{config.inbox.stream_prefix}:rl")
-        locks = RedisLocks(redis, prefix=f"{config.inbox.stream_prefix}:lock")
     chain = build_providers(config.tracking, session)
     chat = app[CHAT]
     reads = create_read_engine(config.database.url, echo=config.database.echo)
@@ -104,11 +135,19 @@ async def _start(app: web.Application, stack: AsyncExitStack) -> AsyncIOSchedule
         asker = Asker(message.platform, message.sender_id, can_bind=True)
         return (await answer_customer(asker, message.text, deps, now=now)).text
 
-    kf = {"wecom_kf"} if config.wecom.kf_enabled else set()  # WeChat customers, never staff
-    app[CHAT] = replace(chat, customer_desk=desk,
-                        customer_platforms=frozenset(config.tracking.customer_platforms) | kf)
-    log.info("tracking: providers %s", ", ".join(chain.names) or "none (stored traces only)")
-    return _scheduler(config.tracking, deps, locks)
+    platforms = customer_platforms(config)
+    app[CHAT] = replace(chat, customer_desk=desk, customer_platforms=platforms)
+    log.info("customer desk ready: providers %s; customers on %s",
+             ", ".join(chain.names) or "none (stored traces only)", ", ".join(sorted(platforms)))
+    return deps, redis
+
+
+def customer_platforms(config: Config) -> frozenset[str]:
+    """Where a sender outside the staff table is a customer: ``[tracking]
+    customer_platforms``, and 微信客服 when it is on (its senders are WeChat users, never
+    staff)."""
+    kf = {KF_PLATFORM} if kf_enabled(config) else set()
+    return frozenset(config.tracking.customer_platforms) | kf
 
 
 def _scheduler(config: TrackingConfig, deps: TrackingDeps,
