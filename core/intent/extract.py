@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Literal
 
 from core.intent.address_span import AddressSpan, find_address
@@ -31,6 +32,12 @@ _SKU = re.compile(r"(?<![A-Za-z0-9-])[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+(?![A-Za-z0-9-
 # What makes a product word a different product when it follows it (床垫 + 保护罩 is a cover,
 # not a mattress): the pair is named as one product.
 _ACCESSORY = re.compile(r"\s?(保护罩|保护套|防尘罩|防尘套|收纳袋|收纳盒|罩|套|盖|垫|架|袋)")
+_UNWANTED_WORDS = frozenset({"不要了", "不想要", "不买了"})
+# The parcel has left or arrived (a 没/未 before a shipping word says the opposite; 还没拆封
+# still means it arrived).
+_DELIVERED = re.compile(r"(?<!没)(?<!未)(?:收到|到了|签收|已经发|已发货|发出了|寄出了|已经寄|"
+                        r"已寄出|拒收|货到|到货了|已经到|在路上|退回来|寄回)|拆封|拆开|用过|穿过|"
+                        r"试穿|试用")
 _WORDY = re.compile(r"[\u4e00-\u9fffA-Za-z]")
 _LOOKUP_WORDS = re.compile(r"订单号|快递单号|运单号|单号|订单|快递|物流|顺丰|中通|圆通|申通|韵达|"
                            r"极兔|德邦|邮政|京东|淘宝|天猫|抖音|抖店|拼多多|有赞|手机号?|号码|电话|的")
@@ -47,7 +54,8 @@ def extract(text: str) -> IntentResult:
     rest = _blank(clean, spans + ([(place.start, place.end)] if place else []))
     tokens: list[str] = tokenizer().lcut(rest, HMM=False)
     entities = _entities(numbers, place, tokens, rest)
-    hits = find_hits(rest, tokens)
+    hits = find_hits(rest, tokens, entities.has_reference or bool(entities.products))
+    hits = _unwanted_as_return(hits, rest)
     hits.extend(_evidence_from_entities(hits, entities, place))
     return _decide(rank(hits), entities, rest)
 
@@ -116,6 +124,19 @@ def _first_of_each(found: list[Found]) -> list[Found]:
     for item in found:
         seen.setdefault(item.value, item)
     return list(seen.values())
+
+
+def _unwanted_as_return(hits: list[Hit], rest: str) -> list[Hit]:
+    """不要了/不想要 cancels an order that has not left; once it has been sent or received
+    ("收到了 不想要了", "已经发出了 客户不要了"), or beside a return asked for ("能退吗 不想要了"),
+    it is the reason for a return."""
+    unwanted = [hit for hit in hits if rest[hit.start:hit.end] in _UNWANTED_WORDS]
+    if not unwanted:
+        return hits
+    returning = any(hit.intent == "refund_return" and not hit.negated for hit in hits)
+    if not returning and not _DELIVERED.search(rest):
+        return hits
+    return [replace(hit, intent="refund_return") if hit in unwanted else hit for hit in hits]
 
 
 def _evidence_from_entities(hits: list[Hit], entities: Entities,

@@ -27,23 +27,67 @@ from core.intent.lexicon import keywords, longest_keyword_chars, longest_keyword
 from core.intent.model import ACTIONS, RANK
 
 STRONG = 2.0  # an intent needs this much to be primary next to others, or to be secondary
+# A negator negates the word right after it, not one after a space ("一点消息都没有 太离谱了").
 _NEGATOR = re.compile(
-    r"(?:不|别|没|无需|甭|免|撤销|撤回)(?:用|要|需要|必|是|是要|想|再|有|用再)?\s*$")
+    r"(?:不|别|没|无需|甭|免|撤销|撤回)(?:用|要|需要|必|是|是要|想|再|有|用再)?$")
+# A status question stays one when it asks about something that has not happened (还没发货吗,
+# 咋还没到): only "no need to look" (不用查了, 别问了) withdraws it.
+# An A-not-A question (有没有发票, 是不是发错了, 能不能退) asks; it negates nothing.
+_A_NOT_A = re.compile(r"(有没有|是不是|能不能|要不要|可不可以|用不用|需不需要|会不会|可否)$")
+_QUERY_NEGATOR = re.compile(r"(?:不用|别|无需|甭|不要|不必|不需要)(?:再|帮我|帮忙)?$")
 _WITHDRAWAL = re.compile(
     r"[^\s,。!?]{0,3}?\s*(?:也)?(?:不用了|不用|算了|取消|撤销|不要了|不需要了|不需要|不改了|不开了)")
 _WITHDRAWABLE = frozenset({"urgent", "change_address", "refund_return", "invoice", "add_item"})
 _CLAUSE = re.compile(r"[,。!?;]")
+# 什么时候 + a shipping verb asks about a parcel; a bare 发/寄/到/送 followed by some other
+# object (什么时候发工资, 什么时候到家) does so only in a message about an order (see
+# ``_parcel_object``).
+_WHEN = re.compile(r"(什么时候|啥时候|几时|哪天|几号)(?:能|可以|会|才能|才)?"
+                   r"(发货|发出|寄出|到货|送到|出库|发|寄|到|送)(?!账)")
+_BARE_VERB_FOLLOWERS = frozenset("货出走过给了吗呢啊呀啦吧哈么嘛哦我的来回到啦")
+_PARCEL_WORDS = re.compile(r"快递|包裹|订单|单子|单号|这单|那单|货|东西|宝贝|物流|顺丰|中通|圆通|"
+                           r"申通|韵达|极兔|德邦|邮政|亲|客服|老板|店家|掌柜|商家|卖家|你们")
 _PATTERNS: tuple[tuple[re.Pattern[str], str, float, int], ...] = (
     # (pattern, intent, weight, group whose start is the hit position: the verb)
     (re.compile(r"地址.{0,4}?(改|换|变更|修改)"), "change_address", 3.0, 1),
     (re.compile(r"(改|换|修改|变更)(?:一下|下|个)?(?:收货)?地址"), "change_address", 3.0, 1),
     (re.compile(r"(?:电话|手机)号?(改|换)|(改)(?:电话|手机)"), "change_address", 2.5, 0),
-    (re.compile(r"(?:电话|手机号?|收件人|收货人|名字|姓名)(填|写|留|打)错"),
-     "change_address", 3.0, 1),
-    (re.compile(r"(?<!一起)(发货|发出去|发出|发走|寄出去|寄出|寄|发|出库|打单|签收|到)了?"
-                r"(?:吗|没有|没|否)"), "query_status", 3.0, 1),
-    (re.compile(r"(什么时候|啥时候|几时|哪天|几号)(?:能|可以|会|才能|才)?"
-                r"(?:发货|发出|发|寄出|寄|到货|到|送到|送)(?!账)"), "query_status", 3.0, 1),
+    (re.compile(r"地址(?:填|写|留|打)?(错|不对)"), "change_address", 3.0, 1),
+    # the receiver's phone or name is wrong (填错了, 错了一位, 不对): a receiver change
+    (re.compile(r"(?:电话|手机|(?<!单|递)号码|收件人|收货人|名字|姓名)(?:号码|号)?"
+                r"(?:填|写|留|打)?(错|不对)"), "change_address", 3.0, 1),
+    # (能今天发吗 asks for speed, not for a status: the time word keeps it out)
+    (re.compile(r"(?<!一起)(?<!合并)(?<!今天)(?<!今日)(?<!明天)(?<!马上)(?<!尽快)(发货|发出去|发出|发走|寄出去|寄出|寄|发|出库|打单|签收|到)"
+                r"了?(?:吗|没有|没|否)"), "query_status", 3.0, 1),
+    (_WHEN, "query_status", 3.0, 1),
+    # 有没有发货, 是否已寄出, 发没发, 到没到: the yes/no forms of the same question
+    (re.compile(r"(?:有没有|有无|是否|是不是)(?:已经|已)?(发货|发出|寄出|发|寄|到货|签收)"
+                r"(?![票错付])"), "query_status", 3.0, 1),
+    (re.compile(r"(发|寄|到)没(?:有)?(?:发|寄|到)"), "query_status", 3.0, 1),
+    # 怎么还没发, 为啥还不到: a question about something late (a statement 还没发货 is not)
+    (re.compile(r"(?:怎么|为什么|为啥|咋)(?:还|都)?(?:没有|没|不)(?:给我)?"
+                r"(发货|发出|发|寄出|寄|到货|到|动|更新|揽收)"), "query_status", 3.0, 1),
+    # 发的什么快递, 走哪家快递: which carrier it went with
+    (re.compile(r"(发|走|用|寄)的?(?:什么|哪家|哪个|啥)(?:快递|物流)"), "query_status", 3.0, 1),
+    # 显示退回了, 物流提示异常: a reported tracking state is a question about it
+    (re.compile(r"(显示|提示)(?:已经|已|被)?(?:退回|拒收|签收|异常|退件|退签|派送|揽收|滞留|"
+                r"丢失|疑难|问题件)"), "query_status", 3.0, 1),
+    (re.compile(r"(卡在|卡住|停在|滞留)"), "query_status", 2.0, 1),
+    # cancel with words between the verb and the order (撤销这个订单, 取消一下那单)
+    (re.compile(r"(取消|撤销|撤回|作废|撤掉)(?:一下|下|掉)?(?:这|那|我的|这个|那个|该)"
+                r"(?:个|笔|张)?(?:订单|单子|单)"), "cancel_order", 3.0, 1),
+    # asking to return or exchange (能退吗, 可以换吗, 想换个颜色), not to change an address
+    (re.compile(r"(?<!地址)(?<!电话)(?<!手机)(?<!号)"
+                r"(?:能|可以|能不能|可不可以|给我|帮我|要|想|申请)(退|换)(?!\s*(?:个|一下|下)?"
+                r"(?:地址|电话|手机|号|收件|收货人|快递|物流|顺丰|中通|圆通|申通|韵达|极兔|德邦|"
+                r"邮政|京东|成|到|为))"), "refund_return", 2.5, 1),
+    # sarcasm and judgements of the service without a complaint word
+    (re.compile(r"(?:也|还|真)(好意思)"), "complaint", 2.5, 1),
+    (re.compile(r"(?:是|像|跟|就是)个?(机器人)"), "complaint", 2.5, 1),
+    (re.compile(r"(态度)(?:也|真|太|很|非常|极其|特别|这么|那么)*(?:差|不好|恶劣|烂|敷衍|冷漠)"),
+     "complaint", 2.5, 1),
+    (re.compile(r"(这也叫|什么鬼|搞什么鬼|当我(?:是)?傻|(?:做不做|想不想)(?:生意|做了|卖了))"),
+     "complaint", 2.5, 1),
     (re.compile(r"([加补])(?:[一二两三四五六七八九十几\d]+|个)?"
                 r"[个件包套对桶块只瓶盒箱张条份支双](?!急)"), "add_item", 2.5, 1),
     (re.compile(r"(今天|今日|马上|立刻|尽快)(?:一定|必须|务必)?要?[发出走]"), "urgent", 2.0, 1),
@@ -53,7 +97,7 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str, float, int], ...] = (
 )
 # What follows 不然/否则 in a clause is a threat or a what-if ("今天务必发出 不然客户要投诉了"),
 # and a clause ending in 的话 is a condition ("还没发货的话一起发"): neither is asked for.
-_HYPOTHETICAL = re.compile(r"(?:不然|否则|要不然|要不)")
+_HYPOTHETICAL = re.compile(r"(?:不然|否则|要不然|要不(?!要))")
 _CONDITION_AFTER = re.compile(r"[^\s,。!?;]{0,4}的话")
 
 
@@ -74,9 +118,10 @@ class Ranked:
     retracted: bool
 
 
-def find_hits(text: str, tokens: list[str]) -> list[Hit]:
-    """Keyword and pattern hits in ``text`` (``tokens`` is its jieba segmentation)."""
-    hits = _pattern_hits(text)
+def find_hits(text: str, tokens: list[str], about_an_order: bool = False) -> list[Hit]:
+    """Keyword and pattern hits in ``text`` (``tokens`` is its jieba segmentation);
+    ``about_an_order``: the message names an order, parcel or product (blanked from ``text``)."""
+    hits = _pattern_hits(text, about_an_order)
     covered = bytearray(len(text))
     for hit in hits:
         covered[hit.start:hit.end] = b"\x01" * (hit.end - hit.start)
@@ -84,13 +129,26 @@ def find_hits(text: str, tokens: list[str]) -> list[Hit]:
     return _apply_negation(text, sorted(hits, key=lambda hit: hit.start))
 
 
-def _pattern_hits(text: str) -> list[Hit]:
+def _pattern_hits(text: str, about_an_order: bool) -> list[Hit]:
     hits: list[Hit] = []
     for pattern, intent, weight, group in _PATTERNS:
         for match in pattern.finditer(text):
             index = group if match.group(group) is not None else _first_group(match)
-            hits.append(Hit(intent, weight, match.start(index), match.end()))
+            if pattern is _WHEN and not _parcel_object(text, match, about_an_order):
+                weight_here = 0.5  # covers 什么时候 so that it does not score on its own
+            else:
+                weight_here = weight
+            hits.append(Hit(intent, weight_here, match.start(index), match.end()))
     return hits
+
+
+def _parcel_object(text: str, match: re.Match[str], about_an_order: bool) -> bool:
+    """Whether 什么时候 + verb asks about a parcel: a shipping verb (发货, 到货), or a bare verb
+    (发, 到) with no object of its own, or a message that names an order or a parcel word."""
+    if len(match.group(2)) > 1 or about_an_order or _PARCEL_WORDS.search(text):
+        return True
+    after = text[match.end():match.end() + 1]
+    return not after or not after.isalnum() or after in _BARE_VERB_FOLLOWERS
 
 
 def _first_group(match: re.Match[str]) -> int:
@@ -136,7 +194,9 @@ def _apply_negation(text: str, hits: list[Hit]) -> list[Hit]:
         if _HYPOTHETICAL.search(before) or (
                 hit.intent == "query_status" and _CONDITION_AFTER.match(text, hit.end)):
             continue
-        negated = hit.negated or bool(_NEGATOR.search(before))
+        negator = _QUERY_NEGATOR if hit.intent == "query_status" else _NEGATOR
+        negated = hit.negated or (bool(negator.search(before))
+                                  and not _A_NOT_A.search(before))
         if not negated and hit.intent in _WITHDRAWABLE:
             withdrawal = _WITHDRAWAL.match(text, hit.end)
             # "退款吧 不用补发": the 不用 negates the word right after it, not the one before

