@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 
 from bot.workers import utcnow
 from core.masking import mask_text
-from core.outbox import Backoff, OutboxItem, OutKind
+from core.outbox import Backoff, OutboxItem, OutKind, Sent
 from handlers.ports import ChatSender, ChatUnitOfWork, PermanentDeliveryError
 
 log = logging.getLogger("orderbot.outbox")
@@ -154,11 +154,10 @@ class OutboxSender:
 
     async def _record(self, results: Sequence[Result]) -> None:
         async with self._new_uow() as uow:
+            await uow.outbox.mark_sent([Sent(r.item, r.sent_at, r.ref) for r in results
+                                        if r.sent_at is not None])
             for result in results:
-                if result.sent_at is not None:
-                    await uow.outbox.mark_sent(result.item, at=result.sent_at,
-                                               delivery_ref=result.ref)
-                else:
+                if result.sent_at is None:
                     await uow.outbox.mark_failed(result.item, error=result.error,
                                                  next_attempt_at=result.retry_at)
                     _log_failure(result)

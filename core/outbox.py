@@ -59,6 +59,15 @@ class OutboxItem:
         return self.message.platform, self.message.conversation
 
 
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """A delivered row: when the platform took it, and its handle of it (if it gave one)."""
+
+    item: OutboxItem
+    at: datetime
+    delivery_ref: str | None = None
+
+
 def text_message(platform: str, conversation: str, text: str, *,
                  order_key: str | None = None) -> Outgoing:
     return Outgoing(platform, conversation, OutKind.TEXT, {"text": text}, order_key=order_key)

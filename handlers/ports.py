@@ -19,7 +19,7 @@ from core.health.hits import RuleHits
 from core.inbox import Envelope as Envelope
 from core.ingest import StoredOrder
 from core.order import Order
-from core.outbox import OutboxItem, Outgoing
+from core.outbox import OutboxItem, Outgoing, Sent
 from core.payloads import RawPayload
 from core.prompts import Prompt
 from core.tasks import Task, TaskKind
@@ -171,8 +171,9 @@ class OutboxRepository(Protocol):
         rows of ``skip_platforms`` are left for another process."""
         ...
 
-    async def mark_sent(self, item: OutboxItem, *, at: datetime,
-                        delivery_ref: str | None = None) -> None: ...
+    async def mark_sent(self, sent: Sequence[Sent]) -> None:
+        """A round's deliveries, recorded together (one statement, not one per row)."""
+        ...
 
     async def mark_failed(self, item: OutboxItem, *, error: str,
                           next_attempt_at: datetime | None) -> None: ...

@@ -14,16 +14,21 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import and_, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from core.outbox import OutboxItem, Outgoing, OutKind, OutStatus, latency_ms
+from core.outbox import OutboxItem, Outgoing, OutKind, OutStatus, Sent, latency_ms
 from storage.tables import OrderRow, OutboxRow
 
 outbox_t = OutboxRow.__table__  # type: ignore[attr-defined]
 orders_t = OrderRow.__table__  # type: ignore[attr-defined]
 _OPEN = (OutStatus.PENDING.value, OutStatus.SENDING.value)
+
+
+_MARK_SENT = (update(outbox_t).where(outbox_t.c.id == bindparam("row_id"))
+              .values(status=OutStatus.SENT.value, sent_at=bindparam("at"), last_error=None,
+                      latency_ms=bindparam("latency"), delivery_ref=bindparam("ref")))
 
 
 def _head_ids() -> Any:
@@ -66,36 +71,35 @@ class SqlOutbox:
                     skip_platforms: Sequence[str] = ()) -> list[OutboxItem]:
         """Due conversation heads (oldest first), now leased to the caller until
         ``now + lease_s``; each claim counts as an attempt. ``skip_platforms``: platforms
-        this process cannot deliver right now (a link held by another process)."""
+        this process cannot deliver right now (a link held by another process).
+
+        One ``UPDATE ... RETURNING`` for the whole batch (a select and one update per row cost
+        a round trip per row: a 100-row backlog took a 200-470 ms claim on a loaded machine).
+        The conditions are repeated on the updated row itself: PostgreSQL re-checks them on a
+        row another sender has just leased (and skips it), so two senders never both win."""
         heads = _head_ids()
-        query = (select(outbox_t).join(heads, heads.c.id == outbox_t.c.id)
-                 .where(outbox_t.c.next_attempt_at <= now)
-                 .order_by(outbox_t.c.next_attempt_at, outbox_t.c.id).limit(limit))
+        due = (select(outbox_t.c.id).join(heads, heads.c.id == outbox_t.c.id)
+               .where(outbox_t.c.next_attempt_at <= now)
+               .order_by(outbox_t.c.next_attempt_at, outbox_t.c.id).limit(limit))
         if skip_platforms:
-            query = query.where(outbox_t.c.platform.not_in(list(skip_platforms)))
-        rows = (await self._session.execute(query)).all()
-        claimed: list[OutboxItem] = []
-        for row in rows:
-            if await self._lease(row, now, now + timedelta(seconds=lease_s)):
-                claimed.append(_item(row, row.attempts + 1))
-        return claimed
+            due = due.where(outbox_t.c.platform.not_in(list(skip_platforms)))
+        lease = (update(outbox_t)
+                 .where(outbox_t.c.id.in_(due.scalar_subquery()),
+                        outbox_t.c.status.in_(_OPEN), outbox_t.c.next_attempt_at <= now)
+                 .values(status=OutStatus.SENDING.value,
+                         next_attempt_at=now + timedelta(seconds=lease_s),
+                         attempts=outbox_t.c.attempts + 1)
+                 .returning(*outbox_t.c))
+        rows = (await self._session.execute(lease)).all()
+        return [_item(row, row.attempts) for row in sorted(rows, key=lambda row: row.id)]
 
-    async def _lease(self, row: Any, now: datetime, until: datetime) -> bool:
-        result = await self._session.execute(
-            update(outbox_t)
-            .where(outbox_t.c.id == row.id, outbox_t.c.status.in_(_OPEN),
-                   outbox_t.c.next_attempt_at <= now, outbox_t.c.attempts == row.attempts)
-            .values(status=OutStatus.SENDING.value, next_attempt_at=until,
-                    attempts=row.attempts + 1)
-            .returning(outbox_t.c.id))
-        return result.scalar_one_or_none() is not None
-
-    async def mark_sent(self, item: OutboxItem, *, at: datetime,
-                        delivery_ref: str | None = None) -> None:
-        await self._session.execute(
-            update(outbox_t).where(outbox_t.c.id == item.id)
-            .values(status=OutStatus.SENT.value, sent_at=at, last_error=None,
-                    latency_ms=latency_ms(item.created_at, at), delivery_ref=delivery_ref))
+    async def mark_sent(self, sent: Sequence[Sent]) -> None:
+        """A round's deliveries in one executemany (asyncpg pipelines it: one round trip)."""
+        if not sent:
+            return
+        await self._session.execute(_MARK_SENT, [
+            {"row_id": s.item.id, "at": s.at, "ref": s.delivery_ref,
+             "latency": latency_ms(s.item.created_at, s.at)} for s in sent])
 
     async def mark_failed(self, item: OutboxItem, *, error: str,
                           next_attempt_at: datetime | None) -> None:

@@ -3,6 +3,7 @@ leases, backoff, permanent failure, latency, card holders."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -10,8 +11,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.chat import Card
-from core.outbox import Outgoing, OutKind, card_message, text_message
+from core.outbox import Outgoing, OutKind, Sent, card_message, text_message
+from storage.db import session_factory
 from storage.uow import SqlUnitOfWork
+from tests.conftest import fresh_engine
 from tests.factories import T0
 
 UowFactory = Callable[[], SqlUnitOfWork]
@@ -40,7 +43,7 @@ async def test_only_heads_are_claimed_in_order(new_uow: UowFactory) -> None:
     assert all(i.attempts == 1 for i in first)
     assert await claim(new_uow) == []  # heads leased: their conversations wait
     async with new_uow() as uow:
-        await uow.outbox.mark_sent(first[0], at=T0 + timedelta(milliseconds=250))
+        await uow.outbox.mark_sent([Sent(first[0], T0 + timedelta(milliseconds=250))])
         await uow.commit()
     second = await claim(new_uow)
     assert [(i.id, i.message.payload["text"]) for i in second] == [(ids[2], "2")]
@@ -53,7 +56,7 @@ async def test_failed_head_blocks_its_conversation_only(new_uow: UowFactory) -> 
     async with new_uow() as uow:
         await uow.outbox.mark_failed(a1, error="HTTP 503",
                                      next_attempt_at=T0 + timedelta(seconds=5))
-        await uow.outbox.mark_sent(b1, at=T0)
+        await uow.outbox.mark_sent([Sent(b1, T0)])
         await uow.commit()
     assert await claim(new_uow, after_s=1) == []
     retried = await claim(new_uow, after_s=5)
@@ -83,8 +86,7 @@ async def test_sent_rows_record_latency_and_ref_and_card_holders(new_uow: UowFac
               card_message("webchat", "p1", card), card_message("wecom", "u1", card, update=True))
     items = await claim(new_uow)
     async with new_uow() as uow:
-        await uow.outbox.mark_sent(items[0], at=T0 + timedelta(milliseconds=120),
-                                   delivery_ref="rc-1")
+        await uow.outbox.mark_sent([Sent(items[0], T0 + timedelta(milliseconds=120), "rc-1")])
         await uow.commit()
     async with new_uow() as uow:
         assert await uow.outbox.holders("od-1") == [("wecom", "u1"), ("webchat", "p1")]
@@ -97,3 +99,40 @@ async def test_sent_rows_record_latency_and_ref_and_card_holders(new_uow: UowFac
             "SELECT status, latency_ms, order_id FROM outbox WHERE id = :id"),
             {"id": items[0].id})).one()
     assert tuple(row) == ("sent", 120, None)
+
+
+async def test_a_round_of_deliveries_is_recorded_row_by_row(new_uow: UowFactory,
+                                                             engine: AsyncEngine) -> None:
+    ids = await add(new_uow, text_message("wecom", "a", "1"), text_message("wecom", "b", "1"))
+    a, b = await claim(new_uow)
+    async with new_uow() as uow:
+        await uow.outbox.mark_sent([Sent(a, T0 + timedelta(milliseconds=80), "rc-a"),
+                                    Sent(b, T0 + timedelta(milliseconds=300))])
+        await uow.commit()
+    async with engine.connect() as conn:
+        rows = (await conn.execute(text(
+            "SELECT id, status, latency_ms, delivery_ref FROM outbox ORDER BY id"))).all()
+    assert [tuple(r) for r in rows] == [(ids[0], "sent", 80, "rc-a"), (ids[1], "sent", 300, None)]
+
+
+async def test_racing_senders_never_both_lease_a_row(pg_url: str) -> None:
+    """The claim is one UPDATE: a sender blocked behind another's uncommitted lease must
+    skip those rows once it commits (PostgreSQL re-checks the conditions on the new row)."""
+    engine = await fresh_engine(pg_url)
+    sessions = session_factory(engine)
+    try:
+        ids = await add(lambda: SqlUnitOfWork(sessions), text_message("wecom", "a", "1"),
+                        text_message("wecom", "b", "1"), text_message("wecom", "c", "1"))
+        async with SqlUnitOfWork(sessions) as first:
+            won = await first.outbox.claim(now=T0, lease_s=30, limit=10)
+            second = asyncio.create_task(claim(lambda: SqlUnitOfWork(sessions)))
+            await asyncio.sleep(0.3)
+            assert not second.done()  # waiting on the rows the first sender holds
+            await first.commit()
+        assert [i.id for i in won] == ids
+        assert await second == []
+        async with engine.connect() as conn:
+            attempts = (await conn.execute(text("SELECT attempts FROM outbox"))).scalars()
+            assert list(attempts) == [1, 1, 1]
+    finally:
+        await engine.dispose()
