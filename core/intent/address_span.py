@@ -23,6 +23,11 @@ _HINTS = ("省", "市", "区", "县")
 _CLAUSE_END = re.compile(r"[,。!?;]")
 _STARTS = re.compile(r"(?<=[\s:,、()])\S")
 _ADDRESS_CHARS = frozenset("路街道巷弄号楼栋幢室村镇乡院苑厦场园区里坊层座城")
+# Words that start a sentence of their own and never occur in a street address: requests,
+# thanks, time words, other receiver fields, conjunctions, sentence-final particles.
+_NOT_ADDRESS = re.compile(r"然后|另外|还有|顺便|麻烦|谢谢|多谢|感谢|辛苦|拜托|帮忙|帮我|请|"
+                          r"尽快|赶紧|马上|今天|明天|急|电话|手机号|收件人|收货人|联系人|姓名|"
+                          r"改一下|改下|改成|改为|换成|可以吗|行吗|好吗|的话|吧|呢|啊|呀|哈|哦|嘛")
 _LONGEST = 120  # no delivery address line is longer; bounds the parser's work per start
 _MOST_STARTS = 32  # a chat message has a handful of words before its address
 
@@ -68,12 +73,19 @@ def _recognised(parsed: ParsedAddress) -> bool:
 
 def _trim_detail(detail: str) -> tuple[str, int]:
     """Keep the leading words that belong to an address; return them joined and how many
-    characters of ``detail`` they cover."""
+    characters of ``detail`` they cover. An address run into the next sentence without a
+    break ("...77号然后电话也改成...", "...8号麻烦尽快发") ends where that sentence starts."""
     kept: list[str] = []
     used = 0
     for match in re.finditer(r"\S+", detail):
         word = match.group()
         if kept and not (any(ch.isdigit() for ch in word) or _ADDRESS_CHARS & set(word)):
+            break
+        stop = _NOT_ADDRESS.search(word)
+        if stop is not None:
+            if stop.start() > 0:
+                kept.append(word[:stop.start()])
+                used = match.start() + stop.start()
             break
         kept.append(word)
         used = match.end()

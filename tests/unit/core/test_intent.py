@@ -212,3 +212,19 @@ def test_general_rules_from_the_whole_blind_set(
         text: str, intent: str, secondary: str | None, retracted: tuple[str, ...]) -> None:
     result = extract(text)
     assert (result.intent, result.secondary, result.retracted) == (intent, secondary, retracted)
+
+
+@pytest.mark.parametrize(
+    ("text", "detail"),
+    [
+        ("地址改成杭州市西湖区文三路90号麻烦尽快发", "文三路90号"),
+        ("改到南京市江宁区胜太路77号然后电话也改一下", "胜太路77号"),
+        ("改地址 上海市浦东新区张江路88弄5号谢谢", "张江路88弄5号"),
+        ("地址改成成都市武侯区玉林南路12号3栋2单元501室", "玉林南路12号3栋2单元501室"),
+    ],
+)
+def test_an_address_run_into_the_next_sentence_ends_where_that_sentence_starts(
+        text: str, detail: str) -> None:
+    address = extract(text).entities.new_address
+    assert address is not None
+    assert address.detail == detail
