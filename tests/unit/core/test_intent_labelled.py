@@ -6,6 +6,8 @@ tuning; the blind set was written and labelled by someone who had not seen the e
 other two sets (tests/data/intent/README.md, "Blind set"), so it is the honest figure of how the
 extractor generalises. Its odd-numbered lines (1, 3, 5, ...) may be looked at while tuning, its
 even-numbered lines may not: ``blind-even`` is reported on its own so that figure stays honest.
+``blind2`` is a second blind set, written the same way after the extractor had been tuned on the
+first ("Blind set 2"): nobody tunes on any of its lines, so it is the honest figure now.
 The confusion matrix and per-entity accuracy are printed every run (``pytest -s`` shows them)
 and are part of the failure message, so a failing run says which intents are confused with
 which and which entity fails.
@@ -114,8 +116,25 @@ def test_blind_halves_are_reported(half: str, intent_bar: float) -> None:
     assert entity_accuracy >= ENTITY_BAR, report
 
 
-def test_the_blind_set_is_large_and_varied() -> None:
-    rows = _rows("blind")
+# blind2 (README, "Blind set 2"), written blind after the extractor had been tuned on the whole
+# first blind set, does NOT reach the issue's bars: measured 2026-11-30 on extractor dc6ba23,
+# intent 88.8 % (bar 92 %), entity exact match 85.6 % (bar 90 %; products 87.2 %). Held here to
+# that level minus one point so a change that loses generality fails. Nobody tunes on blind2;
+# raise these only with a fresh blind measurement, and replace them with the bars once met.
+BLIND2_INTENT_FLOOR, BLIND2_ENTITY_FLOOR = 0.877, 0.846
+
+
+def test_second_blind_set_is_reported() -> None:
+    """The figure nobody tuned on (BELOW the issue's bars, see the floors above)."""
+    intent_accuracy, entity_accuracy, report = _measure("blind2")
+    print(report)
+    assert intent_accuracy >= BLIND2_INTENT_FLOOR, report
+    assert entity_accuracy >= BLIND2_ENTITY_FLOOR, report
+
+
+@pytest.mark.parametrize("part", ["blind", "blind2"])
+def test_the_blind_set_is_large_and_varied(part: str) -> None:
+    rows = _rows(part)
     assert len(rows) >= 300
     counts = Counter(row["intent"] for row in rows)
     assert set(counts) == set(INTENTS)
