@@ -73,6 +73,20 @@ def products() -> frozenset[str]:
 
 
 @cache
+def common_nouns() -> frozenset[str]:
+    """jieba's own dictionary words tagged ``n`` (common nouns, 2-4 characters): a noun right
+    after a count (两个衣架) or a resend verb (补发杯盖) is taken as a product even when the
+    shop's ``products.txt`` does not list it. Read once from jieba's packaged dict.txt."""
+    nouns = set()
+    with tokenizer().get_dict_file() as lines:
+        for raw in lines:
+            parts = raw.decode("utf-8").split()
+            if len(parts) == 3 and parts[2] == "n" and 2 <= len(parts[0]) <= 4:
+                nouns.add(parts[0])
+    return frozenset(nouns)
+
+
+@cache
 def typos() -> tuple[tuple[str, str], ...]:
     return tuple((row[0], row[1].strip()) for row in _lines("typos.tsv"))
 

@@ -81,6 +81,9 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str, float, int], ...] = (
                 r"(?:能|可以|能不能|可不可以|给我|帮我|要|想|申请)(退|换)(?!\s*(?:个|一下|下)?"
                 r"(?:地址|电话|手机|号|收件|收货人|快递|物流|顺丰|中通|圆通|申通|韵达|极兔|德邦|"
                 r"邮政|京东|成|到|为))"), "refund_return", 2.5, 1),
+    # an exchange for another size (换小一码, 换成大一号, 换个大点的)
+    (re.compile(r"(换)(?:成|个|一个)?(?:小|大)(?:一|两|半)?(?:码|号|点|些|的)"), "refund_return",
+     3.0, 1),
     # sarcasm and judgements of the service without a complaint word
     (re.compile(r"(?:也|还|真)(好意思)"), "complaint", 2.5, 1),
     (re.compile(r"(?:是|像|跟|就是)个?(机器人)"), "complaint", 2.5, 1),
@@ -89,7 +92,7 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str, float, int], ...] = (
     (re.compile(r"(这也叫|什么鬼|搞什么鬼|当我(?:是)?傻|(?:做不做|想不想)(?:生意|做了|卖了))"),
      "complaint", 2.5, 1),
     (re.compile(r"([加补])(?:[一二两三四五六七八九十几\d]+|个)?"
-                r"[个件包套对桶块只瓶盒箱张条份支双](?!急)"), "add_item", 2.5, 1),
+                r"[个件包套对桶块只瓶盒箱张条份支双](?!急|发票|票)"), "add_item", 2.5, 1),
     (re.compile(r"(今天|今日|马上|立刻|尽快)(?:一定|必须|务必)?要?[发出走]"), "urgent", 2.0, 1),
     (re.compile(r"(今天|今日|明天)(?:(?:一定|必须|务必)要?|要)收?到"), "urgent", 2.0, 1),
     # 急 as a word of its own ("取消订单 急", "改成...588号 急!"): said on purpose, not a hint

@@ -228,3 +228,32 @@ def test_an_address_run_into_the_next_sentence_ends_where_that_sentence_starts(
     address = extract(text).entities.new_address
     assert address is not None
     assert address.detail == detail
+
+
+@pytest.mark.parametrize(
+    ("text", "products"),
+    [
+        # common goods of a small shop are in products.txt now
+        ("收到的保温杯漏水 退货", ("保温杯",)),
+        ("运动裤大了 换小一码", ("运动裤",)),
+        # a common noun counted or sent again is a product though no list names it
+        ("补发两个螺母", ("螺母",)),
+        ("漏发了一把剪刀", ("剪刀",)),
+        # generic words are not products, and 补一张发票 is an invoice, not an item
+        ("少发了两件衣服", ()),
+        ("补发一个说明书", ()),
+        ("补一张发票", ()),
+    ],
+)
+def test_products_outside_the_shop_list(text: str, products: tuple[str, ...]) -> None:
+    assert extract(text).entities.products == products
+
+
+def test_an_invoice_counted_with_a_classifier_is_not_an_added_item() -> None:
+    result = extract("补一张发票")
+    assert (result.intent, result.secondary) == ("invoice", None)
+
+
+def test_an_exchange_for_another_size_is_a_return() -> None:
+    assert extract("裤子大了 换小一码").intent == "refund_return"
+    assert extract("裤子大了 换小一码").confidence >= 0.6
