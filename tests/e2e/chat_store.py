@@ -1,14 +1,17 @@
 """Database-side steps of the chat e2e transcripts: seed orders, announce a suspected duplicate
-(what ingestion will do once it announces), count what the clicks changed, wait for a fake."""
+(what ingestion will do once it announces), read and count what the clicks changed, wait for a
+fake or for the workers."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.people_config import build_directory
 from core.anomalies import AnomalyCode
@@ -58,13 +61,44 @@ async def announce(url: str, platforms: Sequence[str]) -> CardRecord:
         await engine.dispose()
 
 
-async def scalar(url: str, sql: str, **params: object) -> int:
+@asynccontextmanager
+async def _connection(url: str) -> AsyncIterator[AsyncConnection]:
+    """A connection of its own (an engine made and disposed around it), outside the service."""
     engine = create_engine(url)
     try:
         async with engine.connect() as conn:
-            return int((await conn.execute(text(sql), params)).scalar_one())
+            yield conn
     finally:
         await engine.dispose()
+
+
+async def scalar(url: str, sql: str, **params: object) -> int:
+    async with _connection(url) as conn:
+        return int((await conn.execute(text(sql), params)).scalar_one())
+
+
+async def value(url: str, sql: str, **params: object) -> Any:
+    """The first row's one value (or its values as a tuple); None without a row."""
+    async with _connection(url) as conn:
+        row = (await conn.execute(text(sql), params)).first()
+        return None if row is None else row[0] if len(row) == 1 else tuple(row)
+
+
+async def rows(url: str, sql: str, **params: object) -> list[Any]:
+    async with _connection(url) as conn:
+        return list((await conn.execute(text(sql), params)).all())
+
+
+async def until(url: str, sql: str, expected: object, within: float = 15,
+                **params: object) -> object:
+    """``sql``'s value once it equals ``expected`` (or whatever it is at the deadline): for what
+    the workers write a little after the request that caused it."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        found = await value(url, sql, **params)
+        if found == expected or asyncio.get_running_loop().time() > deadline:
+            return found
+        await asyncio.sleep(0.1)
 
 
 async def order_events(url: str, key: str, kind: str) -> int:

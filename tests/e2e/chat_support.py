@@ -8,10 +8,12 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from bot.app import build_app
@@ -28,6 +30,39 @@ PEOPLE = (
                  dingtalk_user_id="staff-003"),
     PersonConfig(id="zhaoliu", name="赵六", roles=("ops",)),
 )
+# who anomaly cards go to, on the web chat only: an agent (A and B cards), a supervisor (the
+# escalations) and production (C freezes)
+ANOMALY_PEOPLE = (
+    PersonConfig(id="zhangsan", name="张三", roles=("agent",)),
+    PersonConfig(id="lisi", name="李四", roles=("supervisor",)),
+    PersonConfig(id="sunqi", name="孙七", roles=("production",)),
+)
+
+
+class ServiceClock:
+    """What the service's workers and SLA timers see as now (``build_app(clock=...)``): it
+    stands still unless the test moves it, so no timer fires by itself during a test and "two
+    minutes later" is an ``advance`` instead of a sleep."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@asynccontextmanager
+async def serve(app: web.Application) -> AsyncIterator[str]:
+    """``app`` on a free port of 127.0.0.1; yields its base URL (no trailing slash)."""
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        yield str(server.make_url("")).rstrip("/")
+    finally:
+        await server.close()
 
 
 @asynccontextmanager
@@ -37,12 +72,8 @@ async def chat_service(config: Config, monkeypatch: pytest.MonkeyPatch, *,
     """The real app with the test staff table and, where given, fake platform senders."""
     app = build_app(replace(config, people=people), chat_senders=senders,
                     sender_settings=settings)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    try:
-        yield str(server.make_url("")).rstrip("/")
-    finally:
-        await server.close()
+    async with serve(app) as base:
+        yield base
 
 
 class Page:
@@ -79,3 +110,10 @@ class Page:
             event = await self.next_event(deadline - asyncio.get_running_loop().time())
             if event["kind"] == kind:
                 return event
+
+    async def card_titled(self, title: str) -> dict[str, Any]:
+        """The next new card titled ``title`` (other cards before it are passed over)."""
+        while True:
+            card = dict((await self.next_of("card"))["payload"]["card"])
+            if card["title"] == title:
+                return card

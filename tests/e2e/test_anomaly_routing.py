@@ -15,18 +15,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestServer
-from sqlalchemy import text
 
 from bot.anomaly_wiring import anomaly_settings
 from bot.app import build_app
 from bot.config import Config, DatabaseConfig, InboxConfig
-from bot.people_config import PersonConfig, build_directory
+from bot.people_config import build_directory
 from bot.routing_config import SubstituteConfig
 from core.anomalies import AnomalyCode, Resolution
 from core.ingest import Arrival
@@ -38,48 +35,27 @@ from handlers.ingest_order import IngestOrders, ingest_orders
 from handlers.open_anomaly import OpenAnomaly, open_anomalies
 from storage.db import create_engine, session_factory
 from storage.uow import SqlUnitOfWork
-from tests.e2e.chat_support import Page
+from tests.e2e.chat_store import value
+from tests.e2e.chat_support import ANOMALY_PEOPLE, Page, ServiceClock, serve
 from tests.factories import make_order
-
-PEOPLE = (
-    PersonConfig(id="zhangsan", name="张三", roles=("agent",)),
-    PersonConfig(id="lisi", name="李四", roles=("supervisor",)),
-    PersonConfig(id="sunqi", name="孙七", roles=("production",)),
-)
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 @dataclass
 class Service:
     base: str
     url: str
-    clock: FakeClock
+    clock: ServiceClock
     config: Config
 
     async def scalar(self, sql: str, **params: object) -> Any:
-        engine = create_engine(self.url)
-        try:
-            async with engine.connect() as conn:
-                return (await conn.execute(text(sql), params)).scalar()
-        finally:
-            await engine.dispose()
+        return await value(self.url, sql, **params)
 
     async def with_deps(self, use: Callable[[ChatDeps], Any]) -> Any:
         """The use cases with the same staff and routing the service has."""
         engine = create_engine(self.url)
         try:
             sessions = session_factory(engine)
-            deps = ChatDeps(build_directory(PEOPLE), lambda: SqlUnitOfWork(sessions),  # type: ignore[arg-type, return-value]
+            deps = ChatDeps(build_directory(ANOMALY_PEOPLE), lambda: SqlUnitOfWork(sessions),  # type: ignore[arg-type, return-value]
                             anomalies=anomaly_settings(self.config))
             return await use(deps)
         finally:
@@ -102,23 +78,12 @@ class Service:
 
 @pytest.fixture
 async def service(sqlite_url: str) -> AsyncIterator[Service]:
-    clock = FakeClock()
+    clock = ServiceClock()
     config = Config(database=DatabaseConfig(url=sqlite_url),
-                    inbox=InboxConfig(backend="sql", reclaim_idle_s=2.0), people=PEOPLE,
+                    inbox=InboxConfig(backend="sql", reclaim_idle_s=2.0), people=ANOMALY_PEOPLE,
                     substitutes=(SubstituteConfig("SKU-0002", ("ALT-OUT", "ALT-IN")),))
-    server = TestServer(build_app(config, clock=clock), host="127.0.0.1")
-    await server.start_server()
-    try:
-        yield Service(str(server.make_url("")).rstrip("/"), sqlite_url, clock, config)
-    finally:
-        await server.close()
-
-
-async def card_titled(page: Page, kind: str, title: str) -> dict[str, Any]:
-    while True:
-        event = await page.next_of(kind)
-        if event["payload"]["card"]["title"] == title:
-            return dict(event["payload"]["card"])
+    async with serve(build_app(config, clock=clock)) as base:
+        yield Service(base, sqlite_url, clock, config)
 
 
 async def until_text(page: Page, words: str) -> list[dict[str, Any]]:
@@ -140,7 +105,7 @@ async def test_a_card_escalates_and_one_fix_closes_both(service: Service) -> Non
         agent = await Page(session, service.base, "zhangsan").open()
         boss = await Page(session, service.base, "lisi").open()
         anomaly_id = await service.open(order.key, AnomalyCode.ADDRESS_MISSING, "缺少详细地址")
-        card = await card_titled(agent, "card", "[A] 收货地址缺失")
+        card = await agent.card_titled("[A] 收货地址缺失")
         assert [b["label"] for b in card["buttons"]] == ["已补录"]
 
         service.clock.advance(119)  # not yet
@@ -148,7 +113,7 @@ async def test_a_card_escalates_and_one_fix_closes_both(service: Service) -> Non
         assert await service.scalar("SELECT level FROM anomalies WHERE id = :i", i=anomaly_id) \
             == 0
         service.clock.advance(2)  # 2 min untouched
-        up = await card_titled(boss, "card", "【升级】[A] 收货地址缺失")
+        up = await boss.card_titled("【升级】[A] 收货地址缺失")
         assert dict(up["fields"])["升级"] == "客服超时未处理，已升级给您"
         noted = (await agent.next_of("card_update"))["payload"]["card"]
         assert noted["card_id"] == card["card_id"] and noted["status"].startswith("已升级给主管")
@@ -184,7 +149,7 @@ async def test_b_substitute_tap_changes_the_lines(service: Service) -> None:
         anomaly_id = await service.open(order.key, AnomalyCode.OUT_OF_STOCK_SUBSTITUTE,
                                         "SKU-0002 缺货", sku="SKU-0002",
                                         stock={"ALT-OUT": 0, "ALT-IN": 40})
-        card = await card_titled(agent, "card", "[B] 缺货（有替代品）")
+        card = await agent.card_titled("[B] 缺货（有替代品）")
         assert [b["label"] for b in card["buttons"]] == ["替换为 ALT-IN"]
         await agent.click(card, "sub_0")
         await agent.click(card, "sub_0")  # double tap: one effect
@@ -209,7 +174,7 @@ async def test_c_freeze_holds_the_order_until_released(service: Service) -> None
         anomaly_id = await service.open(
             order.key, AnomalyCode.CUSTOM_SPEC_CONFLICT, "图纸进深 40cm，工艺最小 45cm",
             evidence=["https://files.example/drawings/5.pdf"])
-        card = await card_titled(production, "card", "[C] 定制图纸与工艺冲突")
+        card = await production.card_titled("[C] 定制图纸与工艺冲突")
         assert card["buttons"] == [] and "https://files.example/drawings/5.pdf" in card["body"]
     moved = replace(order, status=OrderState.ALLOCATED)
     result = await service.ingest(moved)

@@ -19,52 +19,29 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
 import subprocess
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestServer
-from sqlalchemy import text
 
 from bot.app import build_app
 from bot.config import Config, DatabaseConfig, InboxConfig
-from bot.demo import DemoConfig
-from bot.demo.data import CUSTOM_SKUS, PLACES, SUBSTITUTES
-from bot.demo.feeder import demo_shops
-from bot.demo.generator import DemoOrder, OrderGenerator, Variant
-from bot.demo.pushes import signed_push
+from bot.demo.data import CUSTOM_SKUS, PLACES
+from bot.demo.generator import DemoOrder, Variant
 from bot.demo.setup import DEMO_RULE
 from bot.health_config import HealthConfig
-from bot.people_config import PersonConfig
-from bot.routing_config import SubstituteConfig
 from core.clock import SHANGHAI
-from storage.db import create_engine
-from tests.e2e.chat_support import Page
+from tests.e2e import chat_store, demo_orders
+from tests.e2e.chat_support import ANOMALY_PEOPLE, Page, ServiceClock, serve
+from tests.e2e.demo_orders import DEMO_SUBSTITUTES, SHOPS, made
 
 SCRIPT = Path(sys.executable).parent / "orderbot"
-SHOPS = {shop.channel: shop for shop in demo_shops(DemoConfig(enabled=True))}
-PEOPLE = (
-    PersonConfig(id="zhangsan", name="张三", roles=("agent",)),
-    PersonConfig(id="lisi", name="李四", roles=("supervisor",)),
-    PersonConfig(id="sunqi", name="孙七", roles=("production",)),
-)
-
-
-class FakeClock:
-    """The service's clock: SLA timers never fire by themselves during these tests."""
-
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @dataclass
@@ -74,29 +51,13 @@ class Service:
     session: aiohttp.ClientSession
 
     async def push(self, order: DemoOrder) -> int:
-        shop = SHOPS[order.channel]
-        signed = signed_push(order, shop, datetime.now(UTC))
-        url = f"{self.base}/webhooks/{order.channel}/{shop.shop_id}"
-        async with self.session.post(url, data=signed.body, headers=dict(signed.headers),
-                                     params=dict(signed.query)) as response:
-            return response.status
+        return await demo_orders.push(self.session, self.base, order)
 
     async def value(self, sql: str, **params: object) -> Any:
-        engine = create_engine(self.db_url)
-        try:
-            async with engine.connect() as conn:
-                return (await conn.execute(text(sql), params)).scalar()
-        finally:
-            await engine.dispose()
+        return await chat_store.value(self.db_url, sql, **params)
 
-    async def until(self, sql: str, expected: object, within: float = 15) -> object:
-        """``sql``'s value once it equals ``expected`` (or whatever it is at the deadline)."""
-        deadline = asyncio.get_running_loop().time() + within
-        while True:
-            value = await self.value(sql)
-            if value == expected or asyncio.get_running_loop().time() > deadline:
-                return value
-            await asyncio.sleep(0.1)
+    async def until(self, sql: str, expected: object) -> object:
+        return await chat_store.until(self.db_url, sql, expected)
 
     async def metrics(self) -> str:
         async with self.session.get(f"{self.base}/metrics") as response:
@@ -112,31 +73,16 @@ class Service:
 
 @pytest.fixture
 async def service(sqlite_url: str) -> AsyncIterator[Service]:
+    """The service with the demo shops; its clock stands still, so SLA timers never fire by
+    themselves during these tests."""
     health = HealthConfig(modes={"phone.invalid": "shadow"}, custom_skus=dict(CUSTOM_SKUS),
                           custom=(DEMO_RULE,))
     config = Config(database=DatabaseConfig(url=sqlite_url),
-                    inbox=InboxConfig(backend="sql", poll_ms=20), people=PEOPLE,
-                    shops=tuple(SHOPS.values()), health=health,
-                    substitutes=tuple(SubstituteConfig(sku, alternatives)
-                                      for sku, alternatives in SUBSTITUTES.items()))
-    server = TestServer(build_app(config, clock=FakeClock()), host="127.0.0.1")
-    await server.start_server()
-    try:
-        async with aiohttp.ClientSession() as session:
-            yield Service(str(server.make_url("")).rstrip("/"), sqlite_url, session)
-    finally:
-        await server.close()
-
-
-def made(channel: str, variant: Variant, seed: int = 5) -> DemoOrder:
-    return OrderGenerator(random.Random(seed)).order(channel, datetime.now(UTC), variant)
-
-
-async def card_titled(page: Page, title: str) -> dict[str, Any]:
-    while True:
-        card = dict((await page.next_of("card"))["payload"]["card"])
-        if card["title"] == title:
-            return card
+                    inbox=InboxConfig(backend="sql", poll_ms=20), people=ANOMALY_PEOPLE,
+                    shops=tuple(SHOPS.values()), health=health, substitutes=DEMO_SUBSTITUTES)
+    async with serve(build_app(config, clock=ServiceClock())) as base, \
+            aiohttp.ClientSession() as session:
+        yield Service(base, sqlite_url, session)
 
 
 ANOMALY = "SELECT {} FROM anomalies WHERE order_key = :k AND code = :c"
@@ -148,7 +94,7 @@ async def test_missing_address_push_gives_an_a_card_and_a_fixed_push_closes_it(
     key = f"youzan:{order.order_id}"
     agent = await Page(service.session, service.base, "zhangsan").open()
     assert await service.push(order) == 200
-    card = await card_titled(agent, "[A] 收货地址缺失")
+    card = await agent.card_titled("[A] 收货地址缺失")
     assert dict(card["fields"])["订单"] == key
     assert [b["label"] for b in card["buttons"]] == ["已补录"]
     assert "收货地址缺少" in card["body"]
@@ -219,7 +165,7 @@ async def test_stock_and_custom_findings_give_b_and_c_cards(service: Service) ->
 
     sofa = made("taobao", Variant.OUT_OF_STOCK)
     assert await service.push(sofa) == 200
-    card = await card_titled(agent, "[B] 缺货（有替代品）")
+    card = await agent.card_titled("[B] 缺货（有替代品）")
     assert [b["label"] for b in card["buttons"]] == ["替换为 SOFA-BEI-2"]
     await agent.click(card, "sub_0")
     done = (await agent.next_of("card_update"))["payload"]["card"]
@@ -234,7 +180,7 @@ async def test_stock_and_custom_findings_give_b_and_c_cards(service: Service) ->
 
     custom = made("pdd", Variant.CUSTOM_CONFLICT)
     assert await service.push(custom) == 200
-    frozen = await card_titled(production, "[C] 定制图纸与工艺冲突")
+    frozen = await production.card_titled("[C] 定制图纸与工艺冲突")
     assert frozen["buttons"] == []
     assert "进深小于 60cm" in frozen["body"] and "depth_cm=50" in frozen["body"]
     assert dict(frozen["fields"])["处理前"] == "订单已冻结，不会继续流转"

@@ -9,25 +9,13 @@ updated; 王五 (warehouse) is refused (both buttons); a customer is answered po
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
 
 import aiohttp
 import pytest
-from sqlalchemy import text
 
 from bot.config import Config, DatabaseConfig, InboxConfig
-from core.anomalies import AnomalyCode
-from core.ingest import Arrival
-from handlers.announce import announce_duplicate
-from handlers.chat_deps import ChatDeps
-from handlers.ingest_order import IngestOrders, ingest_orders
-from storage.db import create_engine, session_factory
-from storage.uow import SqlUnitOfWork
-from tests.e2e.chat_support import PEOPLE, Page, chat_service
-from tests.factories import T0, make_order
-
-ORDER = make_order(7)
-TWIN = make_order(7, channel="jd", created_at=ORDER.created_at + timedelta(seconds=40))
+from tests.e2e.chat_store import ORDER, TWIN, announce, ingest, open_anomalies, order_events
+from tests.e2e.chat_support import Page, chat_service
 
 
 @pytest.fixture
@@ -41,7 +29,7 @@ async def service(sqlite_url: str, monkeypatch: pytest.MonkeyPatch
 
 async def test_staff_gets_an_order_card_by_typing_its_number(service: tuple[str, str]) -> None:
     base, url = service
-    await _ingest(url, ORDER)
+    await ingest(url, ORDER)
     async with aiohttp.ClientSession() as session:
         page = await Page(session, base, "zhangsan").open()
         assert await page.say(f"查单 {ORDER.channel_order_id}") == 202
@@ -59,13 +47,13 @@ async def test_staff_gets_an_order_card_by_typing_its_number(service: tuple[str,
 
 async def test_duplicate_card_acts_once_for_the_right_role(service: tuple[str, str]) -> None:
     base, url = service
-    await _ingest(url, ORDER)
-    await _ingest(url, TWIN)
+    await ingest(url, ORDER)
+    await ingest(url, TWIN)
     async with aiohttp.ClientSession() as session:
         agent = await Page(session, base, "zhangsan").open()
         supervisor = await Page(session, base, "lisi").open()
         warehouse = await Page(session, base, "wangwu").open()
-        await _announce(url)
+        await announce(url, ["webchat"])
         card = (await agent.next_of("card"))["payload"]["card"]
         assert (await supervisor.next_of("card"))["payload"]["card"]["card_id"] == card["card_id"]
 
@@ -81,57 +69,10 @@ async def test_duplicate_card_acts_once_for_the_right_role(service: tuple[str, s
         assert "此卡片已由 张三 处理" in (await agent.next_of("text"))["payload"]["text"]
         other = (await supervisor.next_of("card_update"))["payload"]["card"]
         assert other["status"] == updated["status"]
-    assert await _events(url, TWIN.key, "anomaly_resolved") == 1
-    assert await _open_anomalies(url, TWIN.key) == 0
+    assert await order_events(url, TWIN.key, "anomaly_resolved") == 1
+    assert await open_anomalies(url, TWIN.key) == 0
 
 
 async def warehouse_click_is_refused(page: Page, card: dict[str, object]) -> None:
     await page.click(card, "not_duplicate")  # type: ignore[arg-type]
     assert "需要客服或主管权限" in (await page.next_of("text"))["payload"]["text"]
-
-
-async def _ingest(url: str, order: object) -> None:
-    engine = create_engine(url)
-    try:
-        sessions = session_factory(engine)
-        await ingest_orders(IngestOrders([Arrival(order, "test")], T0),  # type: ignore[arg-type]
-                            lambda: SqlUnitOfWork(sessions))
-    finally:
-        await engine.dispose()
-
-
-async def _announce(url: str) -> None:
-    """What ingestion will do once it is wired: a card per new SUSPECTED_DUPLICATE."""
-    from bot.people_config import build_directory
-
-    engine = create_engine(url)
-    try:
-        sessions = session_factory(engine)
-        deps = ChatDeps(build_directory(PEOPLE), lambda: SqlUnitOfWork(sessions))  # type: ignore[arg-type, return-value]
-        async with SqlUnitOfWork(sessions) as uow:
-            (anomaly,) = [a for a in await uow.anomalies.for_order(TWIN.key)
-                          if a.code is AnomalyCode.SUSPECTED_DUPLICATE]
-            await announce_duplicate(uow, anomaly, deps,  # type: ignore[arg-type]
-                                     now=datetime.now(UTC))  # the SLA timer runs from now
-            await uow.commit()
-    finally:
-        await engine.dispose()
-
-
-async def _scalar(url: str, sql: str, **params: object) -> int:
-    engine = create_engine(url)
-    try:
-        async with engine.connect() as conn:
-            return int((await conn.execute(text(sql), params)).scalar_one())
-    finally:
-        await engine.dispose()
-
-
-async def _events(url: str, key: str, kind: str) -> int:
-    return await _scalar(url, "SELECT count(*) FROM order_events WHERE order_key = :k AND "
-                              "kind = :kind", k=key, kind=kind)
-
-
-async def _open_anomalies(url: str, key: str) -> int:
-    return await _scalar(url, "SELECT count(*) FROM anomalies WHERE order_key = :k AND "
-                              "status = 'open'", k=key)
