@@ -98,6 +98,7 @@ class InboxConfig:
     stream_prefix: str = "orderbot"
     workers: int = 2
     batch: int = 200
+    linger_ms: int = 50
     reclaim_idle_s: float = 30.0
     max_attempts: int = 5
     dedup_ttl_s: int = 3 * 24 * 3600
@@ -108,6 +109,7 @@ class InboxConfig:
                  self.backend)
         _require(self.workers >= 0, "inbox", "workers", ">= 0", self.workers)
         _require(1 <= self.batch <= 1000, "inbox", "batch", "1-1000", self.batch)
+        _require(0 <= self.linger_ms <= 1000, "inbox", "linger_ms", "0-1000", self.linger_ms)
         _require(self.max_attempts >= 1, "inbox", "max_attempts", ">= 1", self.max_attempts)
         _require(self.dedup_ttl_s >= 60, "inbox", "dedup_ttl_s", ">= 60", self.dedup_ttl_s)
 

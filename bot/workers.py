@@ -31,16 +31,27 @@ Poison = Callable[[Envelope, str], Awaitable[None]]
 
 @dataclass(frozen=True)
 class WorkerSettings:
+    """``linger_ms``: a take that came back short of ``batch`` waits this long once and takes
+    what arrived meanwhile, so trickling traffic is stored in batches too. A batch has a fixed
+    cost (one transaction of ~25 round trips: ~3 ms of worker CPU and ~1.5 ms of PostgreSQL's,
+    against ~190 + ~110 us per order); at 1,000 pushes/s four workers each woken by the next
+    push stored ~15 orders a batch, and that fixed part took the CPU the webhook acks need.
+    Storing is that much later; the push was acknowledged before it was queued."""
+
     batch: int = 200
     block_ms: int = 500
+    linger_ms: int = 50
     reclaim_idle_s: float = 30.0
     max_attempts: int = 5
 
 
 class Worker:
     def __init__(self, name: str, consumer: InboxConsumer, handle: Handle, poison: Poison,
-                 settings: WorkerSettings) -> None:
+                 settings: WorkerSettings, taking: asyncio.Lock | None = None) -> None:
+        """``taking``: shared by the workers of one process so that one of them at a time
+        waits for new work (and lingers); the others process their batches meanwhile."""
         self.name = name
+        self._taking = taking or asyncio.Lock()
         self._consumer = consumer
         self._handle = handle
         self._poison = poison
@@ -66,8 +77,7 @@ class Worker:
 
     async def run_once(self) -> int:
         """One batch: reclaimed work first (it is older), else new work. Returns its size."""
-        envelopes = await self._reclaim() or await self._consumer.take(
-            self.name, self._settings.batch, self._settings.block_ms)
+        envelopes = await self._reclaim() or await self._take()
         if not envelopes:
             return 0
         fresh = [e for e in envelopes if e.attempts <= self._settings.max_attempts]
@@ -87,6 +97,16 @@ class Worker:
             fresh = await self._one_by_one(fresh)
         await self._consumer.ack(fresh)
         return len(envelopes)
+
+    async def _take(self) -> list[Envelope]:
+        """New work: a blocking take, topped up once after ``linger_ms`` when it was short."""
+        batch, linger_ms = self._settings.batch, self._settings.linger_ms
+        async with self._taking:
+            taken = await self._consumer.take(self.name, batch, self._settings.block_ms)
+            if taken and len(taken) < batch and linger_ms > 0 and not self._stopping.is_set():
+                await asyncio.sleep(linger_ms / 1000)
+                taken += await self._consumer.take(self.name, batch - len(taken), 0)
+        return taken
 
     async def _one_by_one(self, envelopes: Sequence[Envelope]) -> list[Envelope]:
         """The envelopes of a failed batch that succeed alone (to ack)."""

@@ -1,8 +1,10 @@
 """Inbox workers: a poison envelope is isolated from its batch, retried, then dead-lettered
-with its own error; an infrastructure outage does not turn into a storm of single retries."""
+with its own error; an infrastructure outage does not turn into a storm of single retries;
+a short take lingers once so trickling work is still stored in batches."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -67,3 +69,49 @@ async def test_an_outage_stops_after_three_single_failures() -> None:
     await worker.run_once()
     assert handler.calls == 1 + 3  # the batch, then three singles, then it waits
     assert (await inbox.size(), await inbox.pending_count()) == (20, 20)
+
+
+async def never_poisoned(e: Envelope, reason: str) -> None:
+    raise AssertionError(f"nothing is dead-lettered here: {reason}")
+
+
+async def arriving_later(inbox: MemoryInbox, numbers: range, after_s: float) -> None:
+    await asyncio.sleep(after_s)
+    for n in numbers:
+        assert await inbox.put(envelope(n))
+
+
+async def test_a_short_take_is_topped_up_with_what_arrived_during_the_linger() -> None:
+    inbox, handler = await filled(3), Handler()
+    worker = Worker("w1", inbox, handler, never_poisoned,
+                    WorkerSettings(batch=50, linger_ms=60, reclaim_idle_s=60))
+    later = asyncio.create_task(arriving_later(inbox, range(3, 8), after_s=0.01))
+    assert await worker.run_once() == 8
+    await later
+    assert (handler.calls, sorted(handler.handled)) == (1, list(range(8)))
+
+
+async def test_no_linger_stores_each_take_as_it_comes() -> None:
+    inbox, handler = await filled(3), Handler()
+    worker = Worker("w1", inbox, handler, never_poisoned,
+                    WorkerSettings(batch=50, linger_ms=0, reclaim_idle_s=60))
+    later = asyncio.create_task(arriving_later(inbox, range(3, 8), after_s=0.01))
+    assert await worker.run_once() == 3
+    await later
+    assert await worker.run_once() == 5
+    assert handler.calls == 2
+
+
+async def test_workers_of_one_process_wait_for_new_work_one_at_a_time() -> None:
+    """The second worker does not take while the first lingers: the first one's top-up gets
+    everything that arrived meanwhile instead of the two splitting it."""
+    inbox, handler = await filled(1), Handler()
+    taking = asyncio.Lock()
+    settings = WorkerSettings(batch=50, linger_ms=60, reclaim_idle_s=60)
+    first, second = (Worker(name, inbox, handler, never_poisoned, settings, taking)
+                     for name in ("w1", "w2"))
+    later = asyncio.create_task(arriving_later(inbox, range(1, 6), after_s=0.01))
+    sizes = await asyncio.gather(first.run_once(), second.run_once())
+    await later
+    assert sizes[0] == 6
+    assert sorted(handler.handled) == list(range(6))
