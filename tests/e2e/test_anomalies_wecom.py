@@ -20,47 +20,33 @@ order for the grey one: 张三 gets "[B] 缺货（有替代品）" with "替换�
 from __future__ import annotations
 
 import asyncio
-import random
 from collections import Counter
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime
 
-import aiohttp
 import pytest
-from aiohttp.test_utils import TestServer
-from sqlalchemy import text
 
-from bot.app import build_app
-from bot.config import Config, DatabaseConfig, InboxConfig
-from bot.demo import DemoConfig
-from bot.demo.data import SUBSTITUTES
-from bot.demo.feeder import demo_shops
-from bot.demo.generator import DemoOrder, OrderGenerator, Variant
-from bot.demo.pushes import signed_push
+from bot.config import InboxConfig
+from bot.demo.generator import Variant
 from bot.health_config import HealthConfig
-from bot.outbox_sender import SenderSettings
 from bot.people_config import PersonConfig
-from bot.routing_config import SubstituteConfig
-from bot.wecom.callback import CALLBACK_PATH
-from bot.wecom.settings import WeComSettings
 from storage.db import create_engine
 from storage.health import load_stock
 from tests.e2e.chat_store import eventually
-from tests.fakes.wecom import (
-    FakeWeCom,
-    Recorded,
-    WeComSender,
-    card_event_xml,
-    post_callback,
-    text_xml,
+from tests.e2e.chat_support import ServiceClock
+from tests.e2e.demo_orders import DEMO_SUBSTITUTES, SHOPS, made
+from tests.e2e.wecom_service import (
+    SEND,
+    UPDATE,
+    WeComChat,
+    cards_to,
+    sent,
+    texts_to,
+    updates_to,
+    wecom_chat,
 )
+from tests.fakes.wecom import FakeWeCom
 
-SEND = "/cgi-bin/message/send"
-UPDATE = "/cgi-bin/message/update_template_card"
-AES_KEY = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
-SHOPS = {shop.channel: shop for shop in demo_shops(DemoConfig(enabled=True))}
 STAFF = (
     PersonConfig(id="zhangsan", name="张三", roles=("agent",), wecom_user_id="ZhangSan"),
     PersonConfig(id="lisi", name="李四", roles=("supervisor",), wecom_user_id="LiSi"),
@@ -68,122 +54,36 @@ STAFF = (
 ADDRESS = "浙江省杭州市西湖区文三路 100 号 3 幢"
 
 
-class FakeClock:
+@pytest.fixture
+def clock() -> ServiceClock:
     """What the SLA timer worker sees as now: the test moves it instead of sleeping."""
-
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-
-
-@dataclass
-class Service:
-    fake: FakeWeCom
-    wecom: WeComSender  # WeCom's side of the callback crypto
-    base: str
-    db_url: str
-    clock: FakeClock
-    http: aiohttp.ClientSession
-    messages: int = 0
-
-    async def push(self, order: DemoOrder) -> int:
-        shop = SHOPS[order.channel]
-        signed = signed_push(order, shop, datetime.now(UTC))
-        async with self.http.post(f"{self.base}/webhooks/{order.channel}/{shop.shop_id}",
-                                  data=signed.body, headers=dict(signed.headers),
-                                  params=dict(signed.query)) as response:
-            return response.status
-
-    async def say(self, user: str, content: str) -> None:
-        self.messages += 1
-        xml = text_xml(self.fake.corp_id, user, content, f"{9300 + self.messages}")
-        assert await post_callback(self.http, self.base + CALLBACK_PATH, xml, self.wecom) == \
-            (200, "success")
-
-    async def tap(self, user: str, card: Recorded, verb: str, response_code: str) -> None:
-        template = card.body["template_card"]
-        (key,) = [b["key"] for b in template["button_list"] if b["key"].endswith(":" + verb)]
-        xml = card_event_xml(self.fake.corp_id, user, key, template["task_id"], response_code)
-        assert await post_callback(self.http, self.base + CALLBACK_PATH, xml, self.wecom) == \
-            (200, "success")
-
-    async def value(self, sql: str, **params: object) -> Any:
-        engine = create_engine(self.db_url)
-        try:
-            async with engine.connect() as conn:
-                return (await conn.execute(text(sql), params)).scalar()
-        finally:
-            await engine.dispose()
+    return ServiceClock()
 
 
 @pytest.fixture
-async def service(sqlite_url: str) -> AsyncIterator[Service]:
-    clock = FakeClock()
-    async with FakeWeCom() as fake:
-        settings = WeComSettings(enabled=True, corp_id=fake.corp_id, agent_id=1000002,
-                                 secret=fake.secret, token="QDG6eK", encoding_aes_key=AES_KEY,
-                                 api_base=fake.base_url)
-        config = Config(database=DatabaseConfig(url=sqlite_url), wecom=settings,
-                        inbox=InboxConfig(backend="sql", reclaim_idle_s=2.0, poll_ms=20),
-                        people=STAFF, shops=tuple(SHOPS.values()), health=HealthConfig(),
-                        substitutes=tuple(SubstituteConfig(sku, alternatives)
-                                          for sku, alternatives in SUBSTITUTES.items()))
-        app = build_app(config, sender_settings=SenderSettings(poll_s=0.05), clock=clock)
-        server = TestServer(app, host="127.0.0.1")
-        await server.start_server()
-        try:
-            async with aiohttp.ClientSession() as http:
-                yield Service(fake, WeComSender(settings.token, AES_KEY, fake.corp_id),
-                              str(server.make_url("")).rstrip("/"), sqlite_url, clock, http)
-        finally:
-            await server.close()
-
-
-def made(channel: str, variant: Variant) -> DemoOrder:
-    return OrderGenerator(random.Random(5)).order(channel, datetime.now(UTC), variant)
-
-
-def cards_to(fake: FakeWeCom, user: str, title: str) -> list[Recorded]:
-    return [r for r in fake.calls(SEND) if r.body["touser"] == user
-            and r.body["msgtype"] == "template_card"
-            and r.body["template_card"]["main_title"]["title"] == title]
-
-
-def texts_to(fake: FakeWeCom, user: str, containing: str) -> list[str]:
-    return [r.body["text"]["content"] for r in fake.calls(SEND) if r.body["touser"] == user
-            and r.body["msgtype"] == "text" and containing in r.body["text"]["content"]]
-
-
-def updates_to(fake: FakeWeCom, user: str) -> list[dict[str, Any]]:
-    return [u.body for u in fake.calls(UPDATE) if u.body["userids"] == [user]]
+async def service(sqlite_url: str, clock: ServiceClock) -> AsyncIterator[WeComChat]:
+    async with FakeWeCom() as fake, wecom_chat(
+            fake, sqlite_url, inbox=InboxConfig(backend="sql", reclaim_idle_s=2.0, poll_ms=20),
+            people=STAFF, clock=clock, shops=tuple(SHOPS.values()), health=HealthConfig(),
+            substitutes=DEMO_SUBSTITUTES) as chat:
+        yield chat
 
 
 def shown_to(fake: FakeWeCom, user: str, containing: str) -> list[str]:
     """What ``user`` sees of a card's new state: an in-place update (its title and status, or
     its greyed buttons) or, when no response_code is left, a markdown message."""
-    seen = [str(u.get("template_card", {}).get("main_title", {}).get("desc", "")) +
-            str(u.get("button", {}).get("replace_name", "")) for u in updates_to(fake, user)]
-    seen += [r.body["markdown"]["content"] for r in fake.calls(SEND)
-             if r.body["touser"] == user and r.body["msgtype"] == "markdown"]
+    seen = [str(u.body.get("template_card", {}).get("main_title", {}).get("desc", "")) +
+            str(u.body.get("button", {}).get("replace_name", "")) for u in updates_to(fake, user)]
+    seen += [r.body["markdown"]["content"] for r in sent(fake, user, "markdown")]
     return [s for s in seen if containing in s]
-
-
-def send_code(fake: FakeWeCom, card: Recorded) -> str:
-    """The response_code the fake answered to ``card``'s send (``rc-<request number>``)."""
-    return f"rc-{fake.requests.index(card) + 1}"
 
 
 ANOMALY = "SELECT {} FROM anomalies WHERE order_key = :k AND code = :c"
 
 
 async def test_a_card_escalates_after_two_minutes_and_the_fix_closes_both(
-        service: Service) -> None:
-    fake, clock = service.fake, service.clock
+        service: WeComChat, clock: ServiceClock) -> None:
+    fake = service.fake
     order = made("youzan", Variant.MISSING_ADDRESS)
     key = f"youzan:{order.order_id}"
     assert await service.push(order) == 200
@@ -221,9 +121,9 @@ async def test_a_card_escalates_after_two_minutes_and_the_fix_closes_both(
     assert max(used.values()) == 1, used  # each code once, as WeCom requires
 
 
-async def test_b_substitute_tap_changes_the_line_once(service: Service) -> None:
+async def test_b_substitute_tap_changes_the_line_once(service: WeComChat) -> None:
     fake = service.fake
-    engine = create_engine(service.db_url)
+    engine = create_engine(service.db)
     async with engine.begin() as conn:
         await load_stock(conn, {"SOFA-GRY-2": 0, "SOFA-BLU-2": 0, "SOFA-BEI-2": 35},
                          at=datetime.now(UTC))
@@ -237,8 +137,8 @@ async def test_b_substitute_tap_changes_the_line_once(service: Service) -> None:
 
     await service.tap("ZhangSan", card, "sub_0", "rc-z1")
     await service.tap("ZhangSan", card, "sub_0", "rc-z2")  # the double tap
-    (done,) = await eventually(lambda: [u for u in updates_to(fake, "ZhangSan")
-                                        if u["response_code"] in {"rc-z1", "rc-z2"}])
+    (done,) = await eventually(lambda: [u.body for u in updates_to(fake, "ZhangSan")
+                                        if u.body["response_code"] in {"rc-z1", "rc-z2"}])
     assert done["button"]["replace_name"].startswith("张三 替换为")
     assert await service.value(
         "SELECT l.sku FROM order_lines l JOIN orders o ON o.id = l.order_id "

@@ -19,113 +19,40 @@ Transcripts:
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import Any
 
-import aiohttp
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestServer
-from sqlalchemy import text
 
-from bot.app import build_app
-from bot.config import Config, DatabaseConfig, InboxConfig
-from bot.outbox_sender import SenderSettings
 from bot.tracking import TRACKING
 from bot.tracking_config import TrackingConfig
-from bot.wecom.callback import CALLBACK_PATH
-from bot.wecom.settings import WeComSettings
 from bot.workers import utcnow
 from core.customer_replies import NEED_PROOF, NO_MATCH
 from core.states import OrderState
 from core.tracking import Parcel, TraceLine, TrackingState, TrackReport
 from handlers.track_parcel import apply_report, register_parcel
-from storage.db import create_engine
 from tests.e2e.chat_store import eventually, ingest, order_events
-from tests.e2e.chat_support import PEOPLE
-from tests.factories import make_order
-from tests.fakes.wecom import (
-    FakeWeCom,
-    Recorded,
-    WeComSender,
-    card_event_xml,
-    post_callback,
-    text_xml,
+from tests.e2e.wecom_service import (
+    SEND,
+    WeComChat,
+    cards_to,
+    texts_to,
+    updates_to,
+    wecom_chat,
 )
+from tests.factories import make_order
+from tests.fakes.wecom import FakeWeCom, Recorded
 
-SEND = "/cgi-bin/message/send"
-UPDATE = "/cgi-bin/message/update_template_card"
-AES_KEY = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
 ORDER = make_order(7)  # paid: before allocation; receiver 13800000007, 文三路 8 号
 ALLOCATED = make_order(8, status=OrderState.ALLOCATED)
 SHIPPED = make_order(71, status=OrderState.LABEL_PRINTED)  # receiver 13800000071
 NO = ORDER.channel_order_id
 
 
-@dataclass
-class Service:
-    app: web.Application
-    fake: FakeWeCom
-    wecom: WeComSender
-    url: str
-    db: str
-    http: aiohttp.ClientSession
-    sent: int = 0
-
-    async def say(self, user: str, content: str) -> None:
-        self.sent += 1
-        xml = text_xml(self.fake.corp_id, user, content, f"91{self.sent:04d}")
-        assert await post_callback(self.http, self.url, xml, self.wecom) == (200, "success")
-
-    async def tap(self, user: str, card: Recorded, verb: str, code: str) -> None:
-        template = card.body["template_card"]
-        (key,) = [b["key"] for b in template["button_list"] if b["key"].endswith(":" + verb)]
-        xml = card_event_xml(self.fake.corp_id, user, key, template["task_id"], code)
-        assert await post_callback(self.http, self.url, xml, self.wecom) == (200, "success")
-
-    async def rows(self, sql: str, **params: object) -> list[Any]:
-        engine = create_engine(self.db)
-        try:
-            async with engine.connect() as conn:
-                return list((await conn.execute(text(sql), params)).all())
-        finally:
-            await engine.dispose()
-
-
 @pytest.fixture
-async def service(sqlite_url: str) -> AsyncIterator[Service]:
-    async with FakeWeCom() as fake:
-        settings = WeComSettings(enabled=True, corp_id=fake.corp_id, agent_id=1000002,
-                                 secret=fake.secret, token="QDG6eK", encoding_aes_key=AES_KEY,
-                                 api_base=fake.base_url)
-        config = Config(database=DatabaseConfig(url=sqlite_url), wecom=settings,
-                        inbox=InboxConfig(backend="sql", reclaim_idle_s=2.0),
-                        tracking=TrackingConfig(customer_platforms=("webchat", "wecom")))
-        app = build_app(replace(config, people=PEOPLE),
-                        sender_settings=SenderSettings(poll_s=0.05))
-        server = TestServer(app, host="127.0.0.1")
-        await server.start_server()
-        try:
-            async with aiohttp.ClientSession() as http:
-                yield Service(app, fake, WeComSender(settings.token, AES_KEY, fake.corp_id),
-                              str(server.make_url(CALLBACK_PATH)), sqlite_url, http)
-        finally:
-            await server.close()
-
-
-def cards_to(fake: FakeWeCom, user: str) -> list[Recorded]:
-    return [r for r in fake.calls(SEND)
-            if r.body["touser"] == user and r.body["msgtype"] == "template_card"]
-
-
-def texts_to(fake: FakeWeCom, user: str) -> list[str]:
-    return [r.body["text"]["content"] for r in fake.calls(SEND)
-            if r.body["touser"] == user and r.body["msgtype"] == "text"]
-
-
-def updates_to(fake: FakeWeCom, user: str) -> list[Recorded]:
-    return [r for r in fake.calls(UPDATE) if r.body["userids"] == [user]]
+async def service(sqlite_url: str) -> AsyncIterator[WeComChat]:
+    tracking = TrackingConfig(customer_platforms=("webchat", "wecom"))
+    async with FakeWeCom() as fake, wecom_chat(fake, sqlite_url, tracking=tracking) as chat:
+        yield chat
 
 
 def title(card: Recorded) -> str:
@@ -133,7 +60,7 @@ def title(card: Recorded) -> str:
 
 
 async def test_urgent_message_makes_a_high_priority_task_for_the_warehouse(
-        service: Service) -> None:
+        service: WeComChat) -> None:
     fake = service.fake
     await ingest(service.db, ORDER)
     await service.say("ZhangSan", f"急单！{NO} 今天必须发")
@@ -178,7 +105,7 @@ async def test_urgent_message_makes_a_high_priority_task_for_the_warehouse(
     assert "王五" in last and f"任务：急单 {ORDER.key}" in last
 
 
-async def test_withdrawing_the_urgent_request_closes_its_task(service: Service) -> None:
+async def test_withdrawing_the_urgent_request_closes_its_task(service: WeComChat) -> None:
     fake = service.fake
     await ingest(service.db, ORDER)
     await service.say("ZhangSan", f"急单 {NO}")
@@ -196,7 +123,7 @@ async def test_withdrawing_the_urgent_request_closes_its_task(service: Service) 
         [(0,)]
 
 
-async def test_address_changes_and_questions(service: Service) -> None:
+async def test_address_changes_and_questions(service: WeComChat) -> None:
     fake = service.fake
     await ingest(service.db, ORDER, ALLOCATED)
     await service.say("ZhangSan", f"{NO} 改地址 浙江省杭州市西湖区文三路 90 号")
@@ -226,7 +153,7 @@ async def test_address_changes_and_questions(service: Service) -> None:
     assert which and await service.rows("SELECT count(*) FROM tasks") == [(0,)]
 
 
-async def test_customer_gets_the_masked_answer_and_a_stranger_nothing(service: Service) -> None:
+async def test_customer_gets_the_masked_answer_and_a_stranger_nothing(service: WeComChat) -> None:
     fake = service.fake
     await ingest(service.db, SHIPPED)
     deps = service.app[TRACKING]

@@ -15,15 +15,10 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
-import aiohttp
 import pytest
 
-from bot.config import Config, DatabaseConfig, InboxConfig
-from bot.outbox_sender import SenderSettings
-from bot.wecom.callback import CALLBACK_PATH
-from bot.wecom.settings import WeComSettings
+from bot.config import InboxConfig
 from tests.e2e.chat_store import (
     ORDER,
     TWIN,
@@ -33,61 +28,27 @@ from tests.e2e.chat_store import (
     open_anomalies,
     order_events,
 )
-from tests.e2e.chat_support import chat_service
-from tests.fakes.wecom import FakeWeCom, Recorded, WeComSender, card_event_xml, post_callback
-
-SEND = "/cgi-bin/message/send"
-UPDATE = "/cgi-bin/message/update_template_card"
-AES_KEY = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
-
-
-@dataclass
-class Service:
-    fake: FakeWeCom
-    wecom: WeComSender
-    url: str
-    db: str
-    http: aiohttp.ClientSession
-
-    async def tap(self, user: str, card: Recorded, verb: str, response_code: str) -> None:
-        template = card.body["template_card"]
-        (key,) = [b["key"] for b in template["button_list"] if b["key"].endswith(":" + verb)]
-        xml = card_event_xml(self.fake.corp_id, user, key, template["task_id"], response_code)
-        assert await post_callback(self.http, self.url, xml, self.wecom) == (200, "success")
+from tests.e2e.wecom_service import (
+    UPDATE,
+    WeComChat,
+    cards_to,
+    markdown_to,
+    send_code,
+    texts_to,
+    wecom_chat,
+)
+from tests.fakes.wecom import FakeWeCom
 
 
 @pytest.fixture
-async def service(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Service]:
-    async with FakeWeCom() as fake:
-        settings = WeComSettings(enabled=True, corp_id=fake.corp_id, agent_id=1000002,
-                                 secret=fake.secret, token="QDG6eK", encoding_aes_key=AES_KEY,
-                                 api_base=fake.base_url)
-        config = Config(database=DatabaseConfig(url=sqlite_url), wecom=settings,
-                        inbox=InboxConfig(backend="sql", reclaim_idle_s=2.0, poll_ms=20))
-        sender = WeComSender(settings.token, AES_KEY, fake.corp_id)
-        async with chat_service(config, monkeypatch, settings=SenderSettings(poll_s=0.05)
-                                ) as base, aiohttp.ClientSession() as http:
-            yield Service(fake, sender, base + CALLBACK_PATH, sqlite_url, http)
-
-
-def cards_to(fake: FakeWeCom, user: str, title: str) -> list[Recorded]:
-    return [r for r in fake.calls(SEND) if r.body["touser"] == user
-            and r.body["msgtype"] == "template_card"
-            and r.body["template_card"]["main_title"]["title"] == title]
-
-
-def markdown_to(fake: FakeWeCom, user: str) -> list[str]:
-    return [r.body["markdown"]["content"] for r in fake.calls(SEND)
-            if r.body["touser"] == user and r.body["msgtype"] == "markdown"]
-
-
-def texts_to(fake: FakeWeCom, user: str) -> list[str]:
-    return [r.body["text"]["content"] for r in fake.calls(SEND)
-            if r.body["touser"] == user and r.body["msgtype"] == "text"]
+async def service(sqlite_url: str) -> AsyncIterator[WeComChat]:
+    inbox = InboxConfig(backend="sql", reclaim_idle_s=2.0, poll_ms=20)
+    async with FakeWeCom() as fake, wecom_chat(fake, sqlite_url, inbox=inbox) as chat:
+        yield chat
 
 
 async def test_merge_on_wecom_updates_every_copy_without_reusing_a_response_code(
-        service: Service) -> None:
+        service: WeComChat) -> None:
     fake, db = service.fake, service.db
     await ingest(db, ORDER, TWIN)
     record = await announce(db, ["wecom"])
@@ -106,7 +67,7 @@ async def test_merge_on_wecom_updates_every_copy_without_reusing_a_response_code
                               else [])
     by_user = {u.body["userids"][0]: u.body for u in greyed}
     assert by_user["ZhangSan"]["response_code"] == "rc-z1"
-    assert by_user["LiSi"]["response_code"] == _send_code(fake, his)
+    assert by_user["LiSi"]["response_code"] == send_code(fake, his)
     assert by_user["ZhangSan"]["button"]["replace_name"].startswith("张三 提出合并")
 
     await service.tap("LiSi", gate, "gate_confirm", "rc-l1")
@@ -118,7 +79,7 @@ async def test_merge_on_wecom_updates_every_copy_without_reusing_a_response_code
     assert "已由 李四 确认合并重复订单" in shown[0]  # his spent copy: the new state as a message
     final = await eventually(lambda: [u.body for u in fake.calls(UPDATE)
                                       if u.body["userids"] == ["ZhangSan"]][1:])
-    assert final[0]["response_code"] == _send_code(fake, mine)  # his send's code, unused so far
+    assert final[0]["response_code"] == send_code(fake, mine)  # his send's code, unused so far
     assert final[0]["button"]["replace_name"].startswith("李四 确认")
     gate_done = await eventually(lambda: [u.body for u in fake.calls(UPDATE)
                                           if u.body["response_code"] in {"rc-l1", "rc-l2"}])
@@ -131,8 +92,3 @@ async def test_merge_on_wecom_updates_every_copy_without_reusing_a_response_code
     assert await order_events(db, ORDER.key, "merged_from") == 1
     assert await open_anomalies(db, TWIN.key) == 0
     assert record.card_id in mine.body["template_card"]["task_id"]
-
-
-def _send_code(fake: FakeWeCom, sent: Recorded) -> str:
-    """The response_code the fake answered to ``sent`` (``rc-<request number>``)."""
-    return f"rc-{fake.requests.index(sent) + 1}"

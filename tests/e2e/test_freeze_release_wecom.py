@@ -23,47 +23,37 @@ twice (doc 94888).
 
 from __future__ import annotations
 
-import asyncio
 import random
 from collections import Counter
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import aiohttp
 import pytest
-from aiohttp.test_utils import TestServer
-from sqlalchemy import text
 
-from bot.app import build_app
-from bot.config import Config, DatabaseConfig, InboxConfig
-from bot.demo import DemoConfig
+from bot.config import InboxConfig
 from bot.demo.data import CUSTOM_SKUS
-from bot.demo.feeder import demo_shops
-from bot.demo.generator import DemoOrder, OrderGenerator, Stage, Variant
-from bot.demo.pushes import signed_push
+from bot.demo.generator import OrderGenerator, Stage, Variant
 from bot.demo.setup import DEMO_RULE
 from bot.health_config import HealthConfig
-from bot.outbox_sender import SenderSettings
 from bot.people_config import PersonConfig
-from bot.wecom.callback import CALLBACK_PATH
-from bot.wecom.settings import WeComSettings
-from storage.db import create_engine
 from tests.e2e.chat_store import eventually
-from tests.fakes.wecom import (
-    FakeWeCom,
-    Recorded,
-    WeComSender,
-    card_event_xml,
-    post_callback,
-    text_xml,
+from tests.e2e.chat_support import ServiceClock
+from tests.e2e.demo_orders import SHOPS
+from tests.e2e.wecom_service import (
+    UPDATE,
+    WeComChat,
+    cards_to,
+    markdown_to,
+    send_code,
+    sent,
+    texts_to,
+    wecom_chat,
 )
+from tests.fakes.wecom import FakeWeCom, Recorded
 
-SEND = "/cgi-bin/message/send"
-UPDATE = "/cgi-bin/message/update_template_card"
-AES_KEY = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
-PDD = next(shop for shop in demo_shops(DemoConfig(enabled=True)) if shop.channel == "pdd")
+PDD = SHOPS["pdd"]
 STAFF = (
     PersonConfig(id="zhangsan", name="张三", roles=("agent",), wecom_user_id="ZhangSan"),
     PersonConfig(id="lisi", name="李四", roles=("supervisor",), wecom_user_id="LiSi"),
@@ -74,116 +64,23 @@ STAFF = (
 CONFLICT = "CUSTOM_SPEC_CONFLICT"
 
 
-class FrozenClock:
-    """The SLA timer worker's clock: no escalation or gate expiry fires during the test."""
-
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@dataclass
-class Service:
-    fake: FakeWeCom
-    wecom: WeComSender  # WeCom's side of the callback crypto
-    base: str
-    db_url: str
-    http: aiohttp.ClientSession
-    messages: int = 0
-
-    async def push(self, order: DemoOrder) -> int:
-        """拼多多 pushes ``order`` (signed like the platform does) to the shop's webhook."""
-        signed = signed_push(order, PDD, datetime.now(UTC))
-        async with self.http.post(f"{self.base}/webhooks/pdd/{PDD.shop_id}", data=signed.body,
-                                  headers=dict(signed.headers),
-                                  params=dict(signed.query)) as response:
-            return response.status
-
-    async def say(self, user: str, content: str) -> None:
-        self.messages += 1
-        xml = text_xml(self.fake.corp_id, user, content, f"{9100 + self.messages}")
-        assert await post_callback(self.http, self.base + CALLBACK_PATH, xml, self.wecom) == \
-            (200, "success")
-
-    async def tap(self, user: str, card: Recorded, verb: str, response_code: str) -> None:
-        template = card.body["template_card"]
-        (key,) = [b["key"] for b in template["button_list"] if b["key"].endswith(":" + verb)]
-        xml = card_event_xml(self.fake.corp_id, user, key, template["task_id"], response_code)
-        assert await post_callback(self.http, self.base + CALLBACK_PATH, xml, self.wecom) == \
-            (200, "success")
-
-    async def value(self, sql: str, **params: object) -> Any:
-        """The first row's one value (or its values as a tuple); None without a row."""
-        engine = create_engine(self.db_url)
-        try:
-            async with engine.connect() as conn:
-                row = (await conn.execute(text(sql), params)).first()
-                return None if row is None else row[0] if len(row) == 1 else tuple(row)
-        finally:
-            await engine.dispose()
-
-    async def until(self, sql: str, expected: object, within: float = 15, **params: object
-                    ) -> object:
-        """``sql``'s value once it equals ``expected`` (or whatever it is at the deadline)."""
-        deadline = asyncio.get_running_loop().time() + within
-        while True:
-            value = await self.value(sql, **params)
-            if value == expected or asyncio.get_running_loop().time() > deadline:
-                return value
-            await asyncio.sleep(0.1)
-
-
 @pytest.fixture
-async def service(sqlite_url: str) -> AsyncIterator[Service]:
-    async with FakeWeCom() as fake:
-        settings = WeComSettings(enabled=True, corp_id=fake.corp_id, agent_id=1000002,
-                                 secret=fake.secret, token="QDG6eK", encoding_aes_key=AES_KEY,
-                                 api_base=fake.base_url)
-        health = HealthConfig(custom_skus=dict(CUSTOM_SKUS), custom=(DEMO_RULE,))
-        config = Config(database=DatabaseConfig(url=sqlite_url), wecom=settings,
-                        inbox=InboxConfig(backend="sql", reclaim_idle_s=2.0, poll_ms=20),
-                        people=STAFF, shops=(PDD,), health=health)
-        app = build_app(config, sender_settings=SenderSettings(poll_s=0.05),
-                        clock=FrozenClock())
-        server = TestServer(app, host="127.0.0.1")
-        await server.start_server()
-        try:
-            async with aiohttp.ClientSession() as http:
-                yield Service(fake, WeComSender(settings.token, AES_KEY, fake.corp_id),
-                              str(server.make_url("")).rstrip("/"), sqlite_url, http)
-        finally:
-            await server.close()
-
-
-def sent(fake: FakeWeCom, user: str, msgtype: str) -> list[Recorded]:
-    return [r for r in fake.calls(SEND)
-            if r.body["touser"] == user and r.body["msgtype"] == msgtype]
-
-
-def markdown_to(fake: FakeWeCom, user: str, containing: str) -> list[str]:
-    return [r.body["markdown"]["content"] for r in sent(fake, user, "markdown")
-            if containing in r.body["markdown"]["content"]]
-
-
-def texts_to(fake: FakeWeCom, user: str, containing: str) -> list[str]:
-    return [r.body["text"]["content"] for r in sent(fake, user, "text")
-            if containing in r.body["text"]["content"]]
+async def service(sqlite_url: str) -> AsyncIterator[WeComChat]:
+    """The service with the 拼多多 demo shop; its SLA timer worker's clock stands still, so no
+    escalation or gate expiry fires during the test."""
+    health = HealthConfig(custom_skus=dict(CUSTOM_SKUS), custom=(DEMO_RULE,))
+    async with FakeWeCom() as fake, wecom_chat(
+            fake, sqlite_url, inbox=InboxConfig(backend="sql", reclaim_idle_s=2.0, poll_ms=20),
+            people=STAFF, clock=ServiceClock(), shops=(PDD,), health=health) as chat:
+        yield chat
 
 
 def gate_cards(fake: FakeWeCom, user: str) -> list[Recorded]:
-    return [r for r in sent(fake, user, "template_card")
-            if r.body["template_card"]["main_title"]["title"] == "待确认：解冻订单"]
+    return cards_to(fake, user, "待确认：解冻订单")
 
 
 def updates_with(fake: FakeWeCom, codes: set[str]) -> list[dict[str, Any]]:
     return [u.body for u in fake.calls(UPDATE) if u.body["response_code"] in codes]
-
-
-def send_code(fake: FakeWeCom, card: Recorded) -> str:
-    """The response_code the fake answered to ``card``'s send (``rc-<request number>``)."""
-    return f"rc-{fake.requests.index(card) + 1}"
 
 
 STATUS = "SELECT status FROM orders WHERE channel = 'pdd' AND channel_order_id = :c"
@@ -193,7 +90,7 @@ ESCALATIONS = "SELECT count(*) FROM timers WHERE kind = 'anomaly.escalate'"
 LETTERS = "SELECT count(*) FROM dead_letters WHERE source = 'webhook:pdd'"
 
 
-async def test_c_freeze_holds_the_order_until_a_confirmed_release(service: Service) -> None:
+async def test_c_freeze_holds_the_order_until_a_confirmed_release(service: WeComChat) -> None:
     fake = service.fake
     sofa = OrderGenerator(random.Random(11)).order("pdd", datetime.now(UTC),
                                                    Variant.CUSTOM_CONFLICT)

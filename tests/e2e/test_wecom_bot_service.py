@@ -37,6 +37,7 @@ from tests.e2e.chat_store import (
     scalar,
 )
 from tests.e2e.chat_support import chat_service
+from tests.e2e.wecom_service import button_key  # the robot's cards are WeCom template cards
 from tests.fakes.wecom_aibot import FakeAibot, Sent
 
 UPDATE = "aibot_respond_update_msg"
@@ -72,12 +73,6 @@ def cards_to(fake: FakeAibot, chatid: str) -> list[Sent]:
 def texts_to(fake: FakeAibot, chatid: str) -> list[str]:
     return [s.body["markdown"]["content"] for s in fake.sends()
             if s.body["chatid"] == chatid and s.body["msgtype"] == "markdown"]
-
-
-def button_key(card: Sent, verb: str) -> str:
-    (key,) = [b["key"] for b in card.body["template_card"]["button_list"]
-              if b["key"].endswith(":" + verb)]
-    return str(key)
 
 
 async def test_order_card_by_typing_and_strangers_refused(service: Service) -> None:

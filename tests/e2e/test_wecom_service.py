@@ -14,16 +14,9 @@ the other agent's card updated with the ResponseCode of its own send.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from typing import Any
 
-import aiohttp
 import pytest
 
-from bot.config import Config, DatabaseConfig, InboxConfig
-from bot.outbox_sender import SenderSettings
-from bot.wecom.callback import CALLBACK_PATH
-from bot.wecom.settings import WeComSettings
 from core.people import REFUSAL_UNKNOWN_STAFF
 from tests.e2e.chat_store import (
     ORDER,
@@ -34,10 +27,17 @@ from tests.e2e.chat_store import (
     open_anomalies,
     order_events,
 )
-from tests.e2e.chat_support import chat_service
+from tests.e2e.wecom_service import (
+    AES_KEY,
+    UPDATE,
+    WeComChat,
+    button_key,
+    sent,
+    texts_to,
+    wecom_chat,
+)
 from tests.fakes.wecom import (
     FakeWeCom,
-    Recorded,
     WeComSender,
     card_event_xml,
     post_callback,
@@ -45,60 +45,21 @@ from tests.fakes.wecom import (
     verify_callback_url,
 )
 
-SEND = "/cgi-bin/message/send"
-UPDATE = "/cgi-bin/message/update_template_card"
-AES_KEY = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
-
-
-@dataclass
-class Service:
-    fake: FakeWeCom
-    wecom: WeComSender  # WeCom's side of the callback crypto
-    url: str  # the service's callback URL
-    db: str
-    http: aiohttp.ClientSession
-
-    async def post(self, xml: str, **kwargs: Any) -> tuple[int, str]:
-        return await post_callback(self.http, self.url, xml, self.wecom, **kwargs)
-
 
 @pytest.fixture
-async def service(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Service]:
-    async with FakeWeCom() as fake:
-        settings = WeComSettings(enabled=True, corp_id=fake.corp_id, agent_id=1000002,
-                                 secret=fake.secret, token="QDG6eK", encoding_aes_key=AES_KEY,
-                                 api_base=fake.base_url)
-        config = Config(database=DatabaseConfig(url=sqlite_url), wecom=settings,
-                        inbox=InboxConfig(backend="sql", reclaim_idle_s=2.0))
-        sender = WeComSender(settings.token, AES_KEY, fake.corp_id)
-        async with chat_service(config, monkeypatch, settings=SenderSettings(poll_s=0.05)
-                                ) as base, aiohttp.ClientSession() as http:
-            yield Service(fake, sender, base + CALLBACK_PATH, sqlite_url, http)
+async def service(sqlite_url: str) -> AsyncIterator[WeComChat]:
+    async with FakeWeCom() as fake, wecom_chat(fake, sqlite_url) as chat:
+        yield chat
 
 
-def sent_to(fake: FakeWeCom, user: str, msgtype: str) -> list[Recorded]:
-    return [r for r in fake.calls(SEND)
-            if r.body["touser"] == user and r.body["msgtype"] == msgtype]
-
-
-def texts_to(fake: FakeWeCom, user: str) -> list[str]:
-    return [r.body["text"]["content"] for r in sent_to(fake, user, "text")]
-
-
-def button_key(card: Recorded, verb: str) -> str:
-    (key,) = [b["key"] for b in card.body["template_card"]["button_list"]
-              if b["key"].endswith(":" + verb)]
-    return str(key)
-
-
-async def test_order_card_by_typing_and_strangers_refused(service: Service) -> None:
+async def test_order_card_by_typing_and_strangers_refused(service: WeComChat) -> None:
     fake = service.fake
     assert await verify_callback_url(service.http, service.url, service.wecom, "echo-42") == \
         (200, "echo-42")
     await ingest(service.db, ORDER)
     text = text_xml(fake.corp_id, "ZhangSan", f"查单 {ORDER.channel_order_id}", "9001")
     assert await service.post(text) == (200, "success")
-    (card,) = await eventually(lambda: sent_to(fake, "ZhangSan", "template_card"))
+    (card,) = await eventually(lambda: sent(fake, "ZhangSan", "template_card"))
     template = card.body["template_card"]
     assert template["card_type"] == "button_interaction"
     assert template["main_title"]["title"] == f"订单 {ORDER.key}"
@@ -109,15 +70,15 @@ async def test_order_card_by_typing_and_strangers_refused(service: Service) -> N
     stranger = text_xml(fake.corp_id, "Mallory", f"查单 {ORDER.channel_order_id}", "9002")
     assert await service.post(stranger) == (200, "success")
     assert await eventually(lambda: texts_to(fake, "Mallory")) == [REFUSAL_UNKNOWN_STAFF]
-    assert sent_to(fake, "Mallory", "template_card") == []
+    assert sent(fake, "Mallory", "template_card") == []
 
 
-async def test_duplicate_card_click_acts_once_and_updates_the_card(service: Service) -> None:
+async def test_duplicate_card_click_acts_once_and_updates_the_card(service: WeComChat) -> None:
     fake, db = service.fake, service.db
     await ingest(db, ORDER, TWIN)
     record = await announce(db, ["wecom"])
-    (card,) = await eventually(lambda: sent_to(fake, "ZhangSan", "template_card"))
-    await eventually(lambda: sent_to(fake, "LiSi", "template_card"))
+    (card,) = await eventually(lambda: sent(fake, "ZhangSan", "template_card"))
+    await eventually(lambda: sent(fake, "LiSi", "template_card"))
     task_id, key = card.body["template_card"]["task_id"], button_key(card, "not_duplicate")
     assert task_id.startswith(record.card_id + "@")
 
