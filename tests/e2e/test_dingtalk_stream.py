@@ -18,7 +18,7 @@ import pytest
 from bot.dingtalk.settings import DingTalkSettings
 from bot.dingtalk.stream import OrderbotStreamClient
 from bot.model import card_action_from_json, format_payload, inbound_from_json
-from handlers.ports import Envelope
+from tests.e2e.recording_inbox import RecordingInbox
 from tests.fakes.dingtalk import (
     CARD_TOPIC,
     ROBOT_TOPIC,
@@ -28,24 +28,6 @@ from tests.fakes.dingtalk import (
 )
 
 
-class MemoryInbox:
-    """The Inbox port as promised: a dedup key is queued once."""
-
-    def __init__(self) -> None:
-        self.items: list[Envelope] = []
-        self._seen: set[str] = set()
-        self.broken = False
-
-    async def put(self, envelope: Envelope) -> bool:
-        if self.broken:
-            raise ConnectionError("inbox down")
-        if envelope.dedup_key in self._seen:
-            return False
-        self._seen.add(envelope.dedup_key)
-        self.items.append(envelope)
-        return True
-
-
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeDingTalk]:
     async with FakeDingTalk() as gateway:
@@ -53,12 +35,12 @@ async def fake() -> AsyncIterator[FakeDingTalk]:
 
 
 @pytest.fixture
-def inbox() -> MemoryInbox:
-    return MemoryInbox()
+def inbox() -> RecordingInbox:
+    return RecordingInbox()
 
 
 @pytest.fixture
-async def client(fake: FakeDingTalk, inbox: MemoryInbox) -> AsyncIterator[OrderbotStreamClient]:
+async def client(fake: FakeDingTalk, inbox: RecordingInbox) -> AsyncIterator[OrderbotStreamClient]:
     settings = DingTalkSettings(enabled=True, client_id=fake.client_id,
                                 client_secret=fake.client_secret, api_base=fake.base_url,
                                 reconnect_delay_s=0.1)
@@ -80,7 +62,7 @@ async def test_connects_with_credentials_and_subscriptions(
 
 
 async def test_robot_message_is_queued_and_acked(
-        fake: FakeDingTalk, client: OrderbotStreamClient, inbox: MemoryInbox) -> None:
+        fake: FakeDingTalk, client: OrderbotStreamClient, inbox: RecordingInbox) -> None:
     frame_id = await fake.push(ROBOT_TOPIC, robot_text_data("@订单助手 急单 1234", msg_id="msgA"))
     ack = await fake.wait_ack(frame_id)
     assert ack["code"] == 200
@@ -96,7 +78,7 @@ async def test_robot_message_is_queued_and_acked(
 
 
 async def test_redelivered_frame_is_acked_but_queued_once(
-        fake: FakeDingTalk, client: OrderbotStreamClient, inbox: MemoryInbox) -> None:
+        fake: FakeDingTalk, client: OrderbotStreamClient, inbox: RecordingInbox) -> None:
     data = robot_text_data("查单 1", msg_id="msgB", group=False, at_bot=False)
     frame_id = await fake.push(ROBOT_TOPIC, data)
     await fake.wait_ack(frame_id)
@@ -109,7 +91,7 @@ async def test_redelivered_frame_is_acked_but_queued_once(
 
 
 async def test_card_click_is_queued_and_acked(
-        fake: FakeDingTalk, client: OrderbotStreamClient, inbox: MemoryInbox) -> None:
+        fake: FakeDingTalk, client: OrderbotStreamClient, inbox: RecordingInbox) -> None:
     params = {"payload": format_payload("A42", "merge"), "version": "3"}
     frame_id = await fake.push(CARD_TOPIC, card_callback_data("dup-O123", "staff-002", params))
     ack = await fake.wait_ack(frame_id)
@@ -123,14 +105,14 @@ async def test_card_click_is_queued_and_acked(
 
 
 async def test_unparseable_frame_is_acked_and_dropped(
-        fake: FakeDingTalk, client: OrderbotStreamClient, inbox: MemoryInbox) -> None:
+        fake: FakeDingTalk, client: OrderbotStreamClient, inbox: RecordingInbox) -> None:
     frame_id = await fake.push(CARD_TOPIC, {"content": "{}"})
     assert (await fake.wait_ack(frame_id))["code"] == 200
     assert inbox.items == []
 
 
 async def test_inbox_down_is_not_acked_ok(
-        fake: FakeDingTalk, client: OrderbotStreamClient, inbox: MemoryInbox) -> None:
+        fake: FakeDingTalk, client: OrderbotStreamClient, inbox: RecordingInbox) -> None:
     inbox.broken = True
     frame_id = await fake.push(ROBOT_TOPIC, robot_text_data("hi", msg_id="msgC"))
     assert (await fake.wait_ack(frame_id))["code"] == 500
@@ -143,7 +125,7 @@ async def test_system_ping_is_answered(fake: FakeDingTalk, client: OrderbotStrea
 
 
 async def test_disconnect_reconnects_and_keeps_working(
-        fake: FakeDingTalk, client: OrderbotStreamClient, inbox: MemoryInbox) -> None:
+        fake: FakeDingTalk, client: OrderbotStreamClient, inbox: RecordingInbox) -> None:
     await fake.disconnect()
     await fake.wait_connected(connections=2)
     frame_id = await fake.push(ROBOT_TOPIC, robot_text_data("还在吗", msg_id="msgD"))
@@ -155,7 +137,7 @@ async def test_disconnect_reconnects_and_keeps_working(
 async def test_wrong_secret_keeps_retrying_without_blocking(fake: FakeDingTalk) -> None:
     settings = DingTalkSettings(client_id=fake.client_id, client_secret="wrong",
                                 api_base=fake.base_url, reconnect_delay_s=0.05)
-    stream = OrderbotStreamClient(settings, MemoryInbox())
+    stream = OrderbotStreamClient(settings, RecordingInbox())
     task = asyncio.create_task(stream.start())
     async with asyncio.timeout(5):
         await fake.wait_opens(2)  # the fake answers on this loop: the SDK's post is off it

@@ -18,7 +18,7 @@ from bot.model import card_action_from_json, format_payload, inbound_from_json
 from bot.wecom.callback import CALLBACK_PATH, make_wecom_routes
 from bot.wecom.messages import task_id_for
 from bot.wecom.settings import WeComSettings
-from handlers.ports import Envelope
+from tests.e2e.recording_inbox import RecordingInbox
 from tests.fakes.wecom import (
     WeComSender,
     card_event_xml,
@@ -34,31 +34,13 @@ SETTINGS = WeComSettings(
 WECOM = WeComSender(SETTINGS.token, SETTINGS.encoding_aes_key, CORP)
 
 
-class MemoryInbox:
-    """The Inbox port as promised: a dedup key is queued once."""
-
-    def __init__(self) -> None:
-        self.items: list[Envelope] = []
-        self._seen: set[str] = set()
-        self.broken = False
-
-    async def put(self, envelope: Envelope) -> bool:
-        if self.broken:
-            raise ConnectionError("inbox down")
-        if envelope.dedup_key in self._seen:
-            return False
-        self._seen.add(envelope.dedup_key)
-        self.items.append(envelope)
-        return True
+@pytest.fixture
+def inbox() -> RecordingInbox:
+    return RecordingInbox()
 
 
 @pytest.fixture
-def inbox() -> MemoryInbox:
-    return MemoryInbox()
-
-
-@pytest.fixture
-async def url(inbox: MemoryInbox) -> AsyncIterator[str]:
+async def url(inbox: RecordingInbox) -> AsyncIterator[str]:
     app = web.Application()
     app.add_routes(make_wecom_routes(SETTINGS, inbox))
     runner = web.AppRunner(app)
@@ -82,7 +64,7 @@ async def test_url_verification_answers_the_plaintext(url: str, session: aiohttp
 
 
 async def test_text_message_is_queued_once(url: str, session: aiohttp.ClientSession,
-                                           inbox: MemoryInbox) -> None:
+                                           inbox: RecordingInbox) -> None:
     xml = text_xml(CORP, "zhangsan", "急单 1234", "7001")
     assert await post_callback(session, url, xml, WECOM) == (200, "success")
     assert await post_callback(session, url, xml, WECOM) == (200, "success")  # WeCom retry
@@ -94,7 +76,7 @@ async def test_text_message_is_queued_once(url: str, session: aiohttp.ClientSess
 
 
 async def test_card_click_is_queued(url: str, session: aiohttp.ClientSession,
-                                    inbox: MemoryInbox) -> None:
+                                    inbox: RecordingInbox) -> None:
     payload = format_payload("A42", "merge")
     xml = card_event_xml(CORP, "lisi", payload, task_id_for("dup-O123", 2), "rc-77")
     assert await post_callback(session, url, xml, WECOM) == (200, "success")
@@ -107,7 +89,7 @@ async def test_card_click_is_queued(url: str, session: aiohttp.ClientSession,
 
 
 async def test_forged_signature_is_401(url: str, session: aiohttp.ClientSession,
-                                       inbox: MemoryInbox) -> None:
+                                       inbox: RecordingInbox) -> None:
     xml = text_xml(CORP, "mallory", "退款 1234", "7002")
     status, _ = await post_callback(session, url, xml, WECOM, signature="0" * 40)
     assert status == 401
@@ -120,7 +102,7 @@ async def test_forged_signature_is_401(url: str, session: aiohttp.ClientSession,
 
 
 async def test_replayed_old_timestamp_is_401(url: str, session: aiohttp.ClientSession,
-                                             inbox: MemoryInbox) -> None:
+                                             inbox: RecordingInbox) -> None:
     xml = text_xml(CORP, "zhangsan", "查单 1", "7003")
     status, _ = await post_callback(session, url, xml, WECOM, timestamp=int(time.time()) - 3600)
     assert status == 401
@@ -128,7 +110,7 @@ async def test_replayed_old_timestamp_is_401(url: str, session: aiohttp.ClientSe
 
 
 async def test_other_corp_is_403(url: str, session: aiohttp.ClientSession,
-                                 inbox: MemoryInbox) -> None:
+                                 inbox: RecordingInbox) -> None:
     other = WeComSender(SETTINGS.token, SETTINGS.encoding_aes_key, "ww-other-corp")
     status, _ = await post_callback(session, url, text_xml("x", "u", "hi", "7004"), other)
     assert status == 403
@@ -143,7 +125,7 @@ async def test_malformed_requests_are_400(url: str, session: aiohttp.ClientSessi
 
 
 async def test_ignored_types_are_acknowledged(url: str, session: aiohttp.ClientSession,
-                                              inbox: MemoryInbox) -> None:
+                                              inbox: RecordingInbox) -> None:
     xml = (f"<xml><ToUserName>{CORP}</ToUserName><FromUserName>u</FromUserName>"
            "<CreateTime>1</CreateTime><MsgType>event</MsgType><Event>enter_agent</Event></xml>")
     assert await post_callback(session, url, xml, WECOM) == (200, "success")
@@ -151,7 +133,7 @@ async def test_ignored_types_are_acknowledged(url: str, session: aiohttp.ClientS
 
 
 async def test_inbox_down_is_503_so_wecom_retries(url: str, session: aiohttp.ClientSession,
-                                                  inbox: MemoryInbox) -> None:
+                                                  inbox: RecordingInbox) -> None:
     inbox.broken = True
     status, _ = await post_callback(session, url, text_xml(CORP, "u", "hi", "7005"), WECOM)
     assert status == 503
