@@ -47,11 +47,15 @@ _WHEN = re.compile(r"(什么时候|啥时候|几时|哪天|几号)(?:能|可以|
 _BARE_VERB_FOLLOWERS = frozenset("货出走过给了吗呢啊呀啦吧哈么嘛哦我的来回到啦")
 _PARCEL_WORDS = re.compile(r"快递|包裹|订单|单子|单号|这单|那单|货|东西|宝贝|物流|顺丰|中通|圆通|"
                            r"申通|韵达|极兔|德邦|邮政|亲|客服|老板|店家|掌柜|商家|卖家|你们")
+# 说好的今天发呢: a broken promise is a reproach; what was promised is not asked again.
+_PROMISED = re.compile(r"说好的|说好了|不是说好|答应好的|答应过")
 _PATTERNS: tuple[tuple[re.Pattern[str], str, float, int], ...] = (
     # (pattern, intent, weight, group whose start is the hit position: the verb)
     (re.compile(r"地址.{0,4}?(改|换|变更|修改)"), "change_address", 3.0, 1),
     (re.compile(r"(改|换|修改|变更)(?:一下|下|个)?(?:收货)?地址"), "change_address", 3.0, 1),
     (re.compile(r"(?:电话|手机)号?(改|换)|(改)(?:电话|手机)"), "change_address", 2.5, 0),
+    (re.compile(r"(?:收货人|收件人|联系人|名字|姓名)(?:信息|电话|名字)?也?(改|换|修改|变更)"),
+     "change_address", 3.0, 1),
     (re.compile(r"地址(?:填|写|留|打)?(错|不对)"), "change_address", 3.0, 1),
     # the receiver's phone or name is wrong (填错了, 错了一位, 不对): a receiver change
     (re.compile(r"(?:电话|手机|(?<!单|递)号码|收件人|收货人|名字|姓名)(?:号码|号)?"
@@ -81,10 +85,25 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str, float, int], ...] = (
                 r"(?:能|可以|能不能|可不可以|给我|帮我|要|想|申请)(退|换)(?!\s*(?:个|一下|下)?"
                 r"(?:地址|电话|手机|号|收件|收货人|快递|物流|顺丰|中通|圆通|申通|韵达|极兔|德邦|"
                 r"邮政|京东|成|到|为))"), "refund_return", 2.5, 1),
+    # 少了一个, 缺了两只: something missing from the parcel, the reason for a resend or a refund
+    (re.compile(r"(少|缺)了?(?:[一二两三四五六七八九十几\d]+)[个件包套对块只瓶盒张条份支双把]"),
+     "add_item", 1.5, 1),
+    # 开个票, 开张收据
+    (re.compile(r"(开)(?:个|张|一张|一下|下)(?:票|发票|收据)"), "invoice", 3.0, 1),
+    # 能撤回吗, 撤销吧 standing alone: take the order back
+    (re.compile(r"(撤回|撤销)(?:一下|下)?(?=吗|吧|呢|$|[\s,。!?])"), "cancel_order", 2.5, 1),
     # an exchange for another size (换小一码, 换成大一号, 换个大点的)
     (re.compile(r"(换)(?:成|个|一个)?(?:小|大)(?:一|两|半)?(?:码|号|点|些|的)"), "refund_return",
      3.0, 1),
     # sarcasm and judgements of the service without a complaint word
+    (re.compile(r"(?:服务|质量|客服|做工|售后|东西|效率|产品)(?:也|真的|真|太|很|实在|这么|那么)*"
+                r"(不行|不好|差劲|垃圾|太差|很差|真差)"), "complaint", 2.5, 1),
+    (re.compile(r"(?:怎么|咋)(做生意|做事|办事|当客服|服务)的"), "complaint", 3.0, 1),
+    (_PROMISED, "complaint", 2.0, 0),
+    (re.compile(r"再也不(?:会|想)?(?:买|来|光顾)"), "complaint", 3.0, 0),  # 不 is its own
+    (re.compile(r"(没人|没有人)(?:管|理|回|处理|回复|负责|接)"), "complaint", 2.5, 1),
+    (re.compile(r"(?:跟|和|与|比)(?:图片|描述|详情|宣传|介绍)[^\s,。!?]{0,4}?"
+                r"(不一样|不符|不同|差太多|差很多|差远)"), "complaint", 1.8, 1),  # a defect
     (re.compile(r"(?:也|还|真)(好意思)"), "complaint", 2.5, 1),
     (re.compile(r"(?:是|像|跟|就是)个?(机器人)"), "complaint", 2.5, 1),
     (re.compile(r"(态度)(?:也|真|太|很|非常|极其|特别|这么|那么)*(?:差|不好|恶劣|烂|敷衍|冷漠)"),
@@ -93,7 +112,10 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str, float, int], ...] = (
      "complaint", 2.5, 1),
     (re.compile(r"([加补])(?:[一二两三四五六七八九十几\d]+|个)?"
                 r"[个件包套对桶块只瓶盒箱张条份支双](?!急|发票|票)"), "add_item", 2.5, 1),
-    (re.compile(r"(今天|今日|马上|立刻|尽快)(?:一定|必须|务必)?要?[发出走]"), "urgent", 2.0, 1),
+    (re.compile(r"(今天|今日|马上|立刻|尽快)(?:就|一定|必须|务必)*要?[发出走寄]"),
+     "urgent", 2.0, 1),
+    # 能不能先发, 优先寄: ahead of the others
+    (re.compile(r"(先|提前)(?:给我|帮我)?(?:发|寄)"), "urgent", 2.5, 1),
     (re.compile(r"(今天|今日|明天)(?:(?:一定|必须|务必)要?|要)收?到"), "urgent", 2.0, 1),
     # 急 as a word of its own ("取消订单 急", "改成...588号 急!"): said on purpose, not a hint
     (re.compile(r"(?:^|(?<=[\s,。!?;]))(急)(?=$|[\s,。!?;])"), "urgent", 2.5, 1),
@@ -195,6 +217,7 @@ def _apply_negation(text: str, hits: list[Hit]) -> list[Hit]:
         clause_start = max((m.end() for m in _CLAUSE.finditer(text, 0, hit.start)), default=0)
         before = text[clause_start:hit.start]
         if _HYPOTHETICAL.search(before) or (
+                hit.intent != "complaint" and _PROMISED.search(before)) or (
                 hit.intent == "query_status" and _CONDITION_AFTER.match(text, hit.end)):
             continue
         negator = _QUERY_NEGATOR if hit.intent == "query_status" else _NEGATOR

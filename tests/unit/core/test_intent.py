@@ -257,3 +257,39 @@ def test_an_invoice_counted_with_a_classifier_is_not_an_added_item() -> None:
 def test_an_exchange_for_another_size_is_a_return() -> None:
     assert extract("裤子大了 换小一码").intent == "refund_return"
     assert extract("裤子大了 换小一码").confidence >= 0.6
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("这单能不能先发 客户要出差", "urgent"),  # 先发: ahead of the others
+        ("明天就要用 今天就寄出吧", "urgent"),
+        ("急需 麻烦安排", "urgent"),
+        ("@仓库 2345678 今天能出库吗", "query_status"),  # a question, not a push
+        ("把收件人换成李雷", "change_address"),
+        ("买重复了 能撤回吗", "cancel_order"),
+        ("帮忙开个票", "invoice"),
+        ("开张收据给我", "invoice"),
+        ("帮我查查这个单", "query_status"),
+        ("缺了两个垫片", "add_item"),
+        ("你们到底怎么做生意的", "complaint"),
+        ("这服务真的不行", "complaint"),
+        ("颜色跟图片完全不一样", "complaint"),
+        ("以后再也不会来了", "complaint"),
+        ("问了三次都没人处理", "complaint"),
+        ("说好的昨天发呢", "complaint"),  # a broken promise, not a new push
+    ],
+)
+def test_more_general_phrasings(text: str, intent: str) -> None:
+    assert extract(text).intent == intent
+
+
+def test_a_missing_item_stated_as_the_reason_for_a_refund_is_not_a_request() -> None:
+    result = extract("少了一只手套 直接退款吧 不用补发")
+    assert (result.intent, result.secondary, result.retracted) == (
+        "refund_return", "add_item", ("add_item",))
+
+
+def test_a_defect_beside_a_return_is_its_reason_not_a_complaint() -> None:
+    result = extract("可以退货吗 颜色跟图片不一样")
+    assert (result.intent, result.secondary) == ("refund_return", None)
