@@ -15,11 +15,15 @@ import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app import build_app
-from bot.config import Config
+from bot.config import Config, DatabaseConfig, InboxConfig, ServerConfig
+from bot.demo import DemoConfig
 from bot.outbox_sender import SenderSettings
 from bot.people_config import PersonConfig
+from tests.conftest import fresh_engine
+from tests.e2e.service import free_port
 
 PEOPLE = (
     PersonConfig(id="zhangsan", name="张三", roles=("agent",), wecom_user_id="ZhangSan",
@@ -55,9 +59,10 @@ class ServiceClock:
 
 
 @asynccontextmanager
-async def serve(app: web.Application) -> AsyncIterator[str]:
-    """``app`` on a free port of 127.0.0.1; yields its base URL (no trailing slash)."""
-    server = TestServer(app, host="127.0.0.1")
+async def serve(app: web.Application, port: int | None = None) -> AsyncIterator[str]:
+    """``app`` on 127.0.0.1 (``port``, or a free one); yields its base URL (no trailing
+    slash)."""
+    server = TestServer(app, host="127.0.0.1", port=port)
     await server.start_server()
     try:
         yield str(server.make_url("")).rstrip("/")
@@ -74,6 +79,24 @@ async def chat_service(config: Config, monkeypatch: pytest.MonkeyPatch, *,
                     sender_settings=settings)
     async with serve(app) as base:
         yield base
+
+
+@asynccontextmanager
+async def demo_chat(db_url: str, seed: int) -> AsyncIterator[tuple[str, AsyncEngine]]:
+    """`make run`'s stack with the demo on: the demo staff (no [[people]] configured), the
+    feeder pushing every 50 ms to the service's own port (hence a known one); yields the base
+    URL and an engine on the database."""
+    engine = await fresh_engine(db_url)
+    port = free_port()
+    config = Config(server=ServerConfig(port=port), database=DatabaseConfig(url=db_url),
+                    inbox=InboxConfig(backend="sql", poll_ms=20),
+                    demo=DemoConfig(enabled=True, interval_s=0.05, seed=seed,
+                                    unhealthy_share=0.1))
+    try:
+        async with serve(build_app(config), port) as base:
+            yield base, engine
+    finally:
+        await engine.dispose()
 
 
 class Page:
@@ -111,9 +134,10 @@ class Page:
             if event["kind"] == kind:
                 return event
 
-    async def card_titled(self, title: str) -> dict[str, Any]:
-        """The next new card titled ``title`` (other cards before it are passed over)."""
+    async def card_titled(self, title: str, within: float = 10) -> dict[str, Any]:
+        """The next new card titled ``title`` (other cards before it are passed over, each
+        awaited for up to ``within`` seconds)."""
         while True:
-            card = dict((await self.next_of("card"))["payload"]["card"])
+            card = dict((await self.next_of("card", within))["payload"]["card"])
             if card["title"] == title:
                 return card

@@ -15,33 +15,16 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestServer
 from sqlalchemy import text
 
-from bot.app import build_app
-from bot.config import Config, DatabaseConfig, InboxConfig, ServerConfig
-from bot.demo import DemoConfig
-from tests.conftest import fresh_engine
 from tests.contract.gate_support import events
-from tests.e2e.chat_support import Page
-from tests.e2e.service import free_port
+from tests.e2e.chat_support import Page, demo_chat
 
 
 @pytest.fixture
 async def demo(sqlite_url: str) -> AsyncIterator[tuple[str, Any]]:
-    engine = await fresh_engine(sqlite_url)
-    port = free_port()
-    config = Config(server=ServerConfig(port=port), database=DatabaseConfig(url=sqlite_url),
-                    inbox=InboxConfig(backend="sql", poll_ms=20),
-                    demo=DemoConfig(enabled=True, interval_s=0.05, seed=7,
-                                    unhealthy_share=0.1))
-    server = TestServer(build_app(config), host="127.0.0.1", port=port)
-    await server.start_server()
-    try:
-        yield f"http://127.0.0.1:{port}", engine
-    finally:
-        await server.close()
-        await engine.dispose()
+    async with demo_chat(sqlite_url, seed=7) as running:
+        yield running
 
 
 async def test_demo_supervisor_confirms_a_gated_cancel_in_the_page(
@@ -49,9 +32,8 @@ async def test_demo_supervisor_confirms_a_gated_cancel_in_the_page(
     base, engine = demo
     async with aiohttp.ClientSession() as session:
         supervisor = await Page(session, base, "lisi").open()
-        card = (await supervisor.next_of("card", within=30))["payload"]["card"]
-        while card["title"] != "待确认：取消订单":  # other demo cards may come first
-            card = (await supervisor.next_of("card", within=30))["payload"]["card"]
+        # other demo cards may come first
+        card = await supervisor.card_titled("待确认：取消订单", within=30)
         assert "演示数据" in card["body"] and "取消订单 建议准确率" in card["body"]
         assert ["提议人", "系统"] in card["fields"]
         key = dict(card["fields"])["订单"]

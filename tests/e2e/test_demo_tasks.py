@@ -16,32 +16,15 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestServer
 from sqlalchemy import text
 
-from bot.app import build_app
-from bot.config import Config, DatabaseConfig, InboxConfig, ServerConfig
-from bot.demo import DemoConfig
-from tests.conftest import fresh_engine
-from tests.e2e.chat_support import Page
-from tests.e2e.service import free_port
+from tests.e2e.chat_support import Page, demo_chat
 
 
 @pytest.fixture
 async def demo(sqlite_url: str) -> AsyncIterator[tuple[str, Any]]:
-    engine = await fresh_engine(sqlite_url)
-    port = free_port()
-    config = Config(server=ServerConfig(port=port), database=DatabaseConfig(url=sqlite_url),
-                    inbox=InboxConfig(backend="sql", poll_ms=20),
-                    demo=DemoConfig(enabled=True, interval_s=0.05, seed=11,
-                                    unhealthy_share=0.1))
-    server = TestServer(build_app(config), host="127.0.0.1", port=port)
-    await server.start_server()
-    try:
-        yield f"http://127.0.0.1:{port}", engine
-    finally:
-        await server.close()
-        await engine.dispose()
+    async with demo_chat(sqlite_url, seed=11) as running:
+        yield running
 
 
 async def next_text(page: Page, starts: str) -> str:
@@ -49,13 +32,6 @@ async def next_text(page: Page, starts: str) -> str:
         value = str((await page.next_of("text", within=30))["payload"]["text"])
         if value.startswith(starts):
             return value
-
-
-async def next_card(page: Page, title: str) -> dict[str, Any]:
-    while True:
-        card: dict[str, Any] = (await page.next_of("card", within=30))["payload"]["card"]
-        if card["title"] == title:
-            return card
 
 
 async def test_demo_customer_asks_and_staff_make_an_urgent_task(
@@ -80,7 +56,7 @@ async def test_demo_customer_asks_and_staff_make_an_urgent_task(
         while not mine["title"].startswith("【急】任务：急单 "):  # the title names channel:no
             mine = (await agent.next_of("card", within=30))["payload"]["card"]
         assert mine["title"].endswith(f":{number}")
-        theirs = await next_card(warehouse, mine["title"])
+        theirs = await warehouse.card_titled(mine["title"], within=30)
         await warehouse.click(theirs, "claim")
         update = await warehouse.next_of("card_update", within=15)
         while update["payload"]["card"]["card_id"] != theirs["card_id"]:
