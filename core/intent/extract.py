@@ -34,17 +34,19 @@ _SKU = re.compile(r"(?<![A-Za-z0-9-])[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+(?![A-Za-z0-9-
 _ACCESSORY = re.compile(r"\s?(保护罩|保护套|防尘罩|防尘套|收纳袋|收纳盒|罩|套|盖|垫|架|袋)")
 # What comes right before an item that is counted or sent again: 两个, 一只, 3件, 个 (after a
 # digit), 补发, 漏发, 少了, 加. A common noun there is a product even when the shop's list
-# does not name it, unless it is one of the generic words below.
+# does not name it, unless it is one of the generic words below; so is one after 收到的/买的.
 _CLASSIFIER = re.compile(r"[个件只双条套瓶盒包袋张把台支顶块副罐桶卷片根份对床]")
 _COUNTED = re.compile(r"^(?:[一二两三四五六七八九十几半]+" + _CLASSIFIER.pattern
                       + r"|补发|补寄|漏发|少发|少了|缺了|再加|加|补|多发|发错)$")
+# 收到的花盆, 买的鱼缸: what was bought or received is an item of the order.
+_RECEIVED = frozenset({"收到", "买", "拍", "寄来", "发来", "送来", "到"})
 _GENERIC_GOODS = frozenset({
     "东西", "配件", "赠品", "同款", "衣服", "鞋子", "商品", "产品", "货物", "宝贝", "礼品",
     "小礼品", "样品", "零件", "部件", "包装", "包裹", "快递", "订单", "单子", "客户", "颜色",
     "尺码", "尺寸", "型号", "款式", "规格", "数量", "价格", "运费", "邮费", "电话", "号码",
     "单号", "地址", "问题", "质量", "消息", "时间", "照片", "图片", "视频", "说明书", "标签",
     "吊牌", "纸箱", "盒子", "袋子", "发票", "链接", "售后", "客服", "老板", "师傅", "朋友",
-    "孩子", "小孩", "码数"})
+    "孩子", "小孩", "码数", "时候", "订单号", "快递单号", "运单号", "物流"})
 _UNWANTED_WORDS = frozenset({"不要了", "不想要", "不买了"})
 # The parcel has left or arrived (a 没/未 before a shipping word says the opposite; 还没拆封
 # still means it arrived).
@@ -116,7 +118,8 @@ def _entities(numbers: list[Found], place: AddressSpan | None, tokens: list[str]
             named.setdefault(token + accessory.group(1) if accessory else token, offset)
         elif token in nouns and token not in _GENERIC_GOODS and token not in scored and (
                 _COUNTED.match(before[1]) or (
-                    _CLASSIFIER.fullmatch(before[1]) and before[0].isdigit())):
+                    _CLASSIFIER.fullmatch(before[1]) and before[0].isdigit()) or (
+                    rest[offset - 1:offset] == "的" and before[0] in _RECEIVED)):
             named.setdefault(token, offset)
         offset += len(token)
         if not token.isspace():

@@ -99,7 +99,7 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str, float, int], ...] = (
     (re.compile(r"(?:服务|质量|客服|做工|售后|东西|效率|产品)(?:也|真的|真|太|很|实在|这么|那么)*"
                 r"(不行|不好|差劲|垃圾|太差|很差|真差)"), "complaint", 2.5, 1),
     (re.compile(r"(?:怎么|咋)(做生意|做事|办事|当客服|服务)的"), "complaint", 3.0, 1),
-    (_PROMISED, "complaint", 2.0, 0),
+    (_PROMISED, "complaint", 1.5, 0),  # beside an action, its reason
     (re.compile(r"再也不(?:会|想)?(?:买|来|光顾)"), "complaint", 3.0, 0),  # 不 is its own
     (re.compile(r"(没人|没有人)(?:管|理|回|处理|回复|负责|接)"), "complaint", 2.5, 1),
     (re.compile(r"(?:跟|和|与|比)(?:图片|描述|详情|宣传|介绍)[^\s,。!?]{0,4}?"

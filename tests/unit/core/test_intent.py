@@ -293,3 +293,16 @@ def test_a_missing_item_stated_as_the_reason_for_a_refund_is_not_a_request() -> 
 def test_a_defect_beside_a_return_is_its_reason_not_a_complaint() -> None:
     result = extract("可以退货吗 颜色跟图片不一样")
     assert (result.intent, result.secondary) == ("refund_return", None)
+
+
+@pytest.mark.parametrize(
+    ("text", "products"),
+    [("收到的花盆裂了", ("花盆",)), ("收到的时候就坏了", ()), ("买的 订单号是多少", ())],
+)
+def test_what_was_received_or_bought_is_a_product(text: str, products: tuple[str, ...]) -> None:
+    assert extract(text).entities.products == products
+
+
+def test_a_broken_promise_beside_an_action_is_its_reason() -> None:
+    result = extract("漏发了 说好的送一个挂钩")
+    assert (result.intent, result.secondary) == ("add_item", None)
