@@ -23,17 +23,13 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.config import Config, ConfigError, DatabaseConfig, InboxConfig, load_config
-from bot.outbox_sender import SenderSettings
-from bot.wecom.callback import CALLBACK_PATH
-from bot.wecom.settings import WeComSettings
+from bot.config import ConfigError, load_config
 from core.customer_replies import NEED_PROOF, NO_MATCH
 from tests.conftest import fresh_engine
 from tests.e2e.chat_store import ORDER, eventually, ingest, scalar
-from tests.e2e.chat_support import chat_service
+from tests.e2e.wecom_service import AES_KEY, wecom_chat, wecom_settings
 from tests.fakes.wecom import FakeWeCom, WeComSender, kf_event_xml, post_callback
 
-AES_KEY = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
 KFID = "wkShop01"
 SYNC = "/cgi-bin/kf/sync_msg"
 NUMBER = ORDER.channel_order_id  # receiver 13800000007, 文三路 8 号
@@ -66,18 +62,11 @@ async def replies(fake: FakeWeCom, customer: str, count: int) -> list[str]:
 
 
 @asynccontextmanager
-async def kf_service(fake: FakeWeCom, db: str, monkeypatch: pytest.MonkeyPatch
-                     ) -> AsyncIterator[Kf]:
-    settings = WeComSettings(enabled=True, corp_id=fake.corp_id, agent_id=1000002,
-                             secret=fake.secret, token="QDG6eK", encoding_aes_key=AES_KEY,
-                             api_base=fake.base_url, kf_enabled=True, kf_open_kfids=(KFID,))
-    config = Config(database=DatabaseConfig(url=db), wecom=settings,
-                    inbox=InboxConfig(backend="sql", reclaim_idle_s=2.0))
-    sender = WeComSender(settings.token, AES_KEY, fake.corp_id)
-    async with chat_service(config, monkeypatch, settings=SenderSettings(poll_s=0.05)
-                            ) as base, aiohttp.ClientSession() as http:
+async def kf_service(fake: FakeWeCom, db: str) -> AsyncIterator[Kf]:
+    settings = wecom_settings(fake, kf_enabled=True, kf_open_kfids=(KFID,))
+    async with wecom_chat(fake, db, settings=settings) as chat:
         await eventually(lambda: fake.calls(SYNC))  # the start-up read of the account
-        yield Kf(fake, sender, base + CALLBACK_PATH, http)
+        yield Kf(fake, chat.wecom, chat.url, chat.http)
 
 
 async def bindings(db: str) -> int:
@@ -86,9 +75,9 @@ async def bindings(db: str) -> int:
 
 
 async def test_kf_customer_answered_like_the_desk_strangers_learn_nothing(
-        sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        sqlite_url: str) -> None:
     await ingest(sqlite_url, ORDER)
-    async with FakeWeCom() as fake, kf_service(fake, sqlite_url, monkeypatch) as kf:
+    async with FakeWeCom() as fake, kf_service(fake, sqlite_url) as kf:
         assert await kf.says("wmAlice", f"我的订单到哪了 {NUMBER}") == (200, "success")
         assert await kf.replies("wmAlice", 1) == [NEED_PROOF]
 
@@ -136,13 +125,13 @@ async def test_kf_customer_answered_like_the_desk_strangers_learn_nothing(
 
 
 async def test_restart_continues_from_the_stored_cursor_and_answers_nobody_twice(
-        db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        db_url: str) -> None:
     """On SQLite and PostgreSQL (the cursor upsert, the inbox's dedup on both)."""
     await (await fresh_engine(db_url)).dispose()  # the shared PostgreSQL database, emptied
     await ingest(db_url, ORDER)
     async with FakeWeCom() as fake:
         fake.kf_page_size = 1
-        async with kf_service(fake, db_url, monkeypatch) as kf:
+        async with kf_service(fake, db_url) as kf:
             await kf.says("wmAlice", f"查单 {NUMBER} 尾号0007")
             await kf.says("wmBob", "你好")
             assert len(await kf.replies("wmBob", 1)) == 1
@@ -153,7 +142,7 @@ async def test_restart_continues_from_the_stored_cursor_and_answers_nobody_twice
         # a question while the service was down: read at start, from the stored cursor
         fake.kf_customer_says(KFID, "wmCarol", "你好")
         before = len(fake.calls(SYNC))
-        async with kf_service(fake, db_url, monkeypatch):
+        async with kf_service(fake, db_url):
             await replies(fake, "wmCarol", 1)
         restart_reads = [c.body for c in fake.calls(SYNC)][before:]
         assert restart_reads and all(body.get("cursor") for body in restart_reads)
@@ -161,7 +150,7 @@ async def test_restart_continues_from_the_stored_cursor_and_answers_nobody_twice
         await _forget_cursor(db_url)
         before = len(fake.calls(SYNC))
         fake.kf_customer_says(KFID, "wmDave", "你好")
-        async with kf_service(fake, db_url, monkeypatch):
+        async with kf_service(fake, db_url):
             await replies(fake, "wmDave", 1)
         assert not fake.calls(SYNC)[before].body.get("cursor")  # read from the start
     assert [len(fake.kf_replies(c)) for c in ("wmAlice", "wmBob", "wmCarol", "wmDave")] == \
@@ -183,8 +172,8 @@ async def _forget_cursor(db: str) -> None:
 
 
 async def test_throttling_expired_token_and_foreign_accounts(
-        sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    async with FakeWeCom() as fake, kf_service(fake, sqlite_url, monkeypatch) as kf:
+        sqlite_url: str) -> None:
+    async with FakeWeCom() as fake, kf_service(fake, sqlite_url) as kf:
         fake.expire_tokens()  # 42001: a new access token, the call once more
         fake.fail_next(SYNC, errcode=45009)  # throttled: backoff, then read
         await kf.says("wmAlice", "你好")
