@@ -26,19 +26,17 @@ import aiohttp
 import pytest
 
 from bot.config import CardsConfig, Config, DatabaseConfig, InboxConfig, ShopConfig
-from bot.demo import DemoConfig
-from bot.demo.feeder import demo_shops
 from bot.demo.generator import DemoOrder, OrderGenerator, Variant, advance
 from bot.demo.pushes import SignedPush, signed_push
 from bot.outbox_sender import SenderSettings
-from bot.wecom.settings import WeComSettings
 from tests.e2e.chat_store import eventually, scalar
 from tests.e2e.chat_support import Page, chat_service
+from tests.e2e.demo_orders import SHOPS
 from tests.e2e.pushes import youzan_order
+from tests.e2e.wecom_service import SEND, wecom_settings
 from tests.fakes.channels import youzan as fake_youzan
 from tests.fakes.wecom import FakeWeCom
 
-SHOPS = {shop.channel: shop for shop in demo_shops(DemoConfig(enabled=True))}
 BROKEN = ShopConfig(channel="youzan", shop_id="yzb", webhook_secret="cid:secret")
 AGENTS_ON_WEBCHAT = 2  # 张三 (agent), 李四 (supervisor + agent)
 
@@ -223,20 +221,13 @@ async def _ops_cards(ops: Page, letters: int) -> tuple[list[dict[str, Any]],
             return singles, digests
 
 
-AES_KEY = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
-SEND = "/cgi-bin/message/send"
-
-
 async def test_the_duplicate_card_reaches_agents_on_wecom_once(
     sqlite_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The same transcript with WeCom enabled: the card leaves by message/send as a
     template_card (button_interaction), once to each agent's UserID."""
     async with FakeWeCom() as fake:
-        wecom = WeComSettings(enabled=True, corp_id=fake.corp_id, agent_id=1000002,
-                              secret=fake.secret, token="QDG6eK", encoding_aes_key=AES_KEY,
-                              api_base=fake.base_url)
-        config = Config(database=DatabaseConfig(url=sqlite_url), wecom=wecom,
+        config = Config(database=DatabaseConfig(url=sqlite_url), wecom=wecom_settings(fake),
                         inbox=InboxConfig(backend="sql"), shops=tuple(SHOPS.values()))
         async with chat_service(config, monkeypatch, settings=SenderSettings(poll_s=0.05)
                                 ) as base, aiohttp.ClientSession() as http:
