@@ -26,11 +26,12 @@ def made(channel: str, variant: Variant, seed: int = 5) -> DemoOrder:
     return OrderGenerator(random.Random(seed)).order(channel, datetime.now(UTC), variant)
 
 
-async def push(http: aiohttp.ClientSession, base: str, order: DemoOrder) -> int:
-    """``order`` signed as its platform signs it, POSTed to its demo shop's webhook at ``base``;
-    the HTTP status."""
+async def push(http: aiohttp.ClientSession, base: str, order: DemoOrder,
+               now: datetime | None = None) -> int:
+    """``order`` signed as its platform signs it (at ``now``), POSTed to its demo shop's webhook
+    at ``base``; the HTTP status."""
     shop = SHOPS[order.channel]
-    signed = signed_push(order, shop, datetime.now(UTC))
+    signed = signed_push(order, shop, now or datetime.now(UTC))
     async with http.post(f"{base}/webhooks/{order.channel}/{shop.shop_id}", data=signed.body,
                          headers=dict(signed.headers), params=dict(signed.query)) as response:
         return response.status

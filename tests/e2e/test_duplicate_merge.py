@@ -35,10 +35,7 @@ import aiohttp
 import pytest
 
 from bot.config import Config, DatabaseConfig, InboxConfig
-from bot.demo import DemoConfig
-from bot.demo.feeder import demo_shops
 from bot.demo.generator import OrderGenerator, Variant
-from bot.demo.pushes import signed_push
 from bot.gating_config import GatingConfig
 from bot.outbox_sender import SenderSettings
 from bot.people_config import PersonConfig
@@ -46,9 +43,9 @@ from bot.routing_config import RouteConfig, RoutingConfig
 from tests.conftest import fresh_engine
 from tests.e2e.chat_store import scalar
 from tests.e2e.chat_support import Page, chat_service
+from tests.e2e.demo_orders import SHOPS, push
 from tests.redis_support import REDIS_URL, redis_for_test
 
-SHOPS = {shop.channel: shop for shop in demo_shops(DemoConfig(enabled=True))}
 STAFF = (
     PersonConfig(id="zhangsan", name="张三", roles=("agent",)),
     PersonConfig(id="sunba", name="孙八", roles=("agent",)),
@@ -114,12 +111,7 @@ class Service:
         twin = replace(generator.order("taobao", now, Variant.DUPLICATE),
                        created_at=original.created_at + timedelta(seconds=40))
         for order in (original, twin):
-            shop = SHOPS[order.channel]
-            signed = signed_push(order, shop, now)
-            async with self.http.post(f"{self.base}/webhooks/{order.channel}/{shop.shop_id}",
-                                      data=signed.body, headers=dict(signed.headers),
-                                      params=dict(signed.query)) as response:
-                assert response.status == 200
+            assert await push(self.http, self.base, order, now) == 200
 
     async def person(self, who: str) -> Person:
         return Person(await Page(self.http, self.base, who).open())
