@@ -5,9 +5,10 @@ earlier ones are done). An event is a suspected duplicate found by ingestion: th
 ``announce_duplicate`` step writes the card and its outbox row and commits, and the real
 outbox sender delivers it through the real WeCom client (``message/send`` template_card) to
 the fake WeCom API, on PostgreSQL. The events are produced in a second process, as ingestion
-runs in ``orderbot worker`` processes beside the web process that sends (so the sender polls,
-every 20 ms, instead of being woken); in one process the use cases and the sender share one
-core and saturate it at this rate (p99 of seconds). Latency = the fake's receipt of the card
+runs in ``orderbot worker`` processes beside the web process that sends: as in the service,
+the sender is woken by the commits' NOTIFY (``storage.outbox_wakeups``), its poll (the default
+0.2 s) only a safety net; in one process the use cases and the sender share one core and
+saturate it at this rate (p99 of seconds). Latency = the fake's receipt of the card
 - the commit (stamped by ``ChatDeps.queued``, called right after the commit). Each card goes
 to the order's owning agent, one of 500: WeCom allows 30 messages/min per member and the outbox
 paces to that, so one member cannot take 200 cards/s. Target: ``card_delivery_p99_ms`` < 500.
@@ -39,6 +40,7 @@ from handlers.announce import announce_duplicate
 from handlers.chat_deps import ChatDeps, random_card_id
 from handlers.ingest_order import IngestOrders, ingest_orders
 from storage.db import create_engine, session_factory
+from storage.outbox_wakeups import listen
 from storage.uow import SqlUnitOfWork
 from tests.factories import make_order
 from tests.fakes.wecom import FakeWeCom
@@ -157,8 +159,9 @@ async def measure(url: str) -> tuple[list[float], float]:
                                  api_base=fake.base_url)
         async with WeComApi(settings, attempts=1) as api:
             sender = OutboxSender(lambda: SqlUnitOfWork(sessions), {"wecom": WeComSender(api)},
-                                  SenderSettings(poll_s=0.02))  # another process: no wake()
+                                  SenderSettings())
             running = asyncio.create_task(sender.run())
+            listening = asyncio.create_task(listen(url, sender.wake))  # as bot.chat wires it
             with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
                 committed, rate = await asyncio.get_running_loop().run_in_executor(
                     pool, produce_in_process, url)
@@ -168,6 +171,8 @@ async def measure(url: str) -> tuple[list[float], float]:
                 await _until_delivered(fake, committed)
             sender.stop()
             await running
+            listening.cancel()
+            await asyncio.gather(listening, return_exceptions=True)
     await engine.dispose()
     return [(fake.received[card] - at) * 1000 for card, at in committed.items()], rate
 

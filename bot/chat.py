@@ -11,6 +11,7 @@ of its own).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AsyncExitStack
@@ -36,6 +37,7 @@ from bot.wecom.robot import add_robot, connect_outbox, robot_ctx
 from core.inbox import Envelope
 from handlers.chat_deps import ChatDeps
 from handlers.ports import ChatSender, ChatUnitOfWork
+from storage.outbox_wakeups import listen
 
 log = logging.getLogger("orderbot.chat")
 
@@ -129,6 +131,10 @@ async def _start(app: web.Application, stack: AsyncExitStack,
     app[WEBCHAT] = Webchat(hub, deps, app[INBOX])
     task = asyncio.create_task(sender.run(), name="outbox-sender")
     stack.push_async_callback(_stop, sender, task)
+    if database.engine.dialect.name == "postgresql":  # rows committed by worker processes
+        listening = asyncio.create_task(listen(config.database.url, sender.wake),
+                                        name="outbox-wakeups")
+        stack.push_async_callback(_cancel, listening)
     log.info("chat installed: %d people, platforms %s", len(deps.directory.people),
              ", ".join(platform_senders))
 
@@ -149,6 +155,12 @@ async def _platform_senders(config: Any, stack: AsyncExitStack) -> dict[str, Cha
         wecom = await stack.enter_async_context(WeComApi(config.wecom, attempts=1))
         found["wecom"] = WeComSender(wecom)
     return found
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def _stop(sender: OutboxSender, task: asyncio.Task[None]) -> None:

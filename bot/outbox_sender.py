@@ -100,6 +100,7 @@ class OutboxSender:
 
     async def run(self) -> None:
         while not self._stopping.is_set():
+            self._wake.clear()  # cleared before the round: a wake-up during it is not lost
             try:
                 busy = await self.run_once()
             except asyncio.CancelledError:
@@ -108,7 +109,6 @@ class OutboxSender:
                 log.exception("outbox round failed")
                 busy = 0
             if not busy:
-                self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self._settings.poll_s)
 

@@ -14,16 +14,18 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, insert, select, update
+from sqlalchemy import and_, bindparam, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from core.outbox import OutboxItem, Outgoing, OutKind, OutStatus, Sent, latency_ms
+from storage.outbox_wakeups import NOTIFY
 from storage.tables import OrderRow, OutboxRow
 
 outbox_t = OutboxRow.__table__  # type: ignore[attr-defined]
 orders_t = OrderRow.__table__  # type: ignore[attr-defined]
 _OPEN = (OutStatus.PENDING.value, OutStatus.SENDING.value)
+_NOTIFY = text(NOTIFY)  # delivered at commit, once per transaction however often issued
 
 
 _MARK_SENT = (update(outbox_t).where(outbox_t.c.id == bindparam("row_id"))
@@ -44,8 +46,12 @@ class SqlOutbox:
         self._session = session
 
     async def add(self, messages: Sequence[Outgoing], *, at: datetime) -> list[int]:
-        """Queue ``messages`` (in this order) in the current transaction; returns their ids."""
+        """Queue ``messages`` (in this order) in the current transaction; returns their ids.
+        On PostgreSQL the commit also wakes the senders of other processes
+        (``storage.outbox_wakeups``)."""
         ids: list[int] = []
+        if messages and self._session.get_bind().dialect.name == "postgresql":
+            await self._session.execute(_NOTIFY)
         for message in messages:
             order_id = await self._order_id(message.order_key)
             values = {

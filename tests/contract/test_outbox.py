@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from core.chat import Card
 from core.outbox import Outgoing, OutKind, Sent, card_message, text_message
 from storage.db import session_factory
+from storage.outbox_wakeups import listen
 from storage.uow import SqlUnitOfWork
 from tests.conftest import fresh_engine
 from tests.factories import T0
@@ -135,4 +136,44 @@ async def test_racing_senders_never_both_lease_a_row(pg_url: str) -> None:
             attempts = (await conn.execute(text("SELECT attempts FROM outbox"))).scalars()
             assert list(attempts) == [1, 1, 1]
     finally:
+        await engine.dispose()
+
+
+async def _woken(event: asyncio.Event, within: float = 2.0) -> bool:
+    try:
+        await asyncio.wait_for(event.wait(), within)
+    except TimeoutError:
+        return False
+    return True
+
+
+async def test_a_commit_in_another_process_wakes_the_listening_sender(pg_url: str) -> None:
+    """``SqlOutbox.add`` notifies; the notification arrives at commit, never on rollback."""
+    engine = await fresh_engine(pg_url)
+    sessions = session_factory(engine)
+    woken = asyncio.Event()
+    listening = asyncio.create_task(listen(pg_url, woken.set, retry_s=0.1))
+    try:
+        assert await _woken(woken)  # once on connecting: rows may wait from before
+        woken.clear()
+        async with SqlUnitOfWork(sessions) as uow:
+            await uow.outbox.add([text_message("wecom", "a", "1")], at=T0)
+        assert not await _woken(woken, 0.3)  # rolled back: nothing to send
+        async with SqlUnitOfWork(sessions) as uow:
+            await uow.outbox.add([text_message("wecom", "a", "1")], at=T0)
+            assert not await _woken(woken, 0.3)  # not before the commit
+            await uow.commit()
+        assert await _woken(woken)
+        woken.clear()
+        async with engine.connect() as conn:  # the listening connection dies
+            await conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                    "WHERE datname = current_database() "
+                                    "AND query LIKE 'LISTEN%'"))
+        assert await _woken(woken)  # reconnected (and woken for what it may have missed)
+        woken.clear()
+        await add(lambda: SqlUnitOfWork(sessions), text_message("wecom", "b", "1"))
+        assert await _woken(woken)
+    finally:
+        listening.cancel()
+        await asyncio.gather(listening, return_exceptions=True)
         await engine.dispose()
