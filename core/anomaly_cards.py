@@ -44,6 +44,8 @@ FIX_FIELDS: Mapping[AnomalyCode, str] = {
 }
 SUB_VERBS = (Verb.SUB_0, Verb.SUB_1, Verb.SUB_2)
 NEWS_MARK = "【渠道】"
+CARRIER_MARK = "【快递】"
+NEWS_MARKS = (NEWS_MARK, CARRIER_MARK)  # one line of each on a card, the latest
 MAX_EVIDENCE = 5
 
 
@@ -124,20 +126,34 @@ def channel_news(target: OrderState, channel_status: str | None, *, deferred: bo
     return head + "：已记入订单，请留意"
 
 
+def carrier_news(target: OrderState, *, carrier_name: str, tracking_no: str, frozen: bool,
+                 at: datetime) -> str:
+    """The line an anomaly card gets when the carrier scans its held order's parcel: the hold
+    did not stop the goods, so a person must look (the status waits for the release)."""
+    held = "冻结" if frozen else "暂停流转"
+    when = f"{at.astimezone(SHANGHAI):%m-%d %H:%M}"
+    head = f"{CARRIER_MARK}{when} {carrier_name} {tracking_no} 扫描「{label(target)}」"
+    gone = "包裹已签收" if target is OrderState.DELIVERED else "包裹已被快递揽走"
+    return head + f"：订单{held}中{gone}，未能拦截，请核实处理；解除后订单自动按此更新"
+
+
 def with_channel_news(record: CardRecord, news: str, *, bump: bool = True) -> CardRecord:
-    """The card with ``news`` as its last body line (replacing earlier news: the latest counts),
-    buttons and status kept, version + 1 (``bump=False``: a card not sent yet)."""
-    lines = [line for line in record.card.body.split("\n") if not line.startswith(NEWS_MARK)]
+    """The card with ``news`` (a 【渠道】 or 【快递】 line) as its last body line, replacing an
+    earlier line of the same source (the latest counts), buttons and status kept, version + 1
+    (``bump=False``: a card not sent yet)."""
+    mark = next((m for m in NEWS_MARKS if news.startswith(m)), NEWS_MARK)
+    lines = [line for line in record.card.body.split("\n") if not line.startswith(mark)]
     card = replace(record.card, body="\n".join([*lines, news]),
                    version=record.version + 1 if bump else record.version)
     return replace(record, card=card)
 
 
-def news_of(record: CardRecord) -> str | None:
-    """The card's 【渠道】 line, if the channel reported something while it was open (an
-    escalated copy carries it on)."""
-    found = [line for line in record.card.body.split("\n") if line.startswith(NEWS_MARK)]
-    return found[-1] if found else None
+def news_of(record: CardRecord) -> tuple[str, ...]:
+    """The card's latest 【渠道】 and 【快递】 lines, if the channel or the carrier reported
+    something while it was open (an escalated copy carries them on)."""
+    lines = record.card.body.split("\n")
+    found = ([line for line in lines if line.startswith(mark)] for mark in NEWS_MARKS)
+    return tuple(each[-1] for each in found if each)
 
 
 def closing_status(person_name: str, verb_done: str, at: datetime) -> str:

@@ -1,4 +1,5 @@
-"""A channel status for a held order: recorded on the order while held, applied when released.
+"""A status reported for a held order (by its channel or its carrier): recorded on the order
+while held, applied when released.
 
 Why: a held order (open blocking anomaly: a C freeze, ORDER_STALLED, an A/B fix) may not advance
 along the fulfilment path, but the channel does not wait for us: 拼多多 may report it shipped
@@ -14,10 +15,11 @@ to push again. Instead (decided here, pure; handlers store and announce):
   they are how a held order gets resolved (``core.states``).
 * Idempotent: a push whose target equals the pending deferral, or lies behind it (a late
   redelivery of an older status), records nothing.
-* On release only the *latest* deferral is applied, if it is still a legal move from the
-  current state: an ops lead wants the order where the channel says it is now, not a replay of
-  every report. The path to it is written step by step (``state_changed`` per state, as for any
-  channel observation that skips states), so the state machine's intermediate steps are kept;
+* On release only the *latest* deferral is applied (with carrier scans: the furthest along,
+  see below), if it is still a legal move from the current state: an ops lead wants the order
+  where the channel says it is now, not a replay of every report. The path to it is written
+  step by step (``state_changed`` per state, as for any channel observation that skips
+  states), so the state machine's intermediate steps are kept;
   the superseded reports stay in the trace as their own deferral events. A deferral that is now
   impossible or behind our state is closed with ``channel_status_dropped`` (with the reason), so
   the trace says what became of every report and nothing is reconsidered later.
@@ -26,6 +28,28 @@ to push again. Instead (decided here, pure; handlers store and announce):
   (``clears``); with another hold (a C freeze) the move is deferred and the stall stays open,
   then closes when the deferral is applied at release. Resolving the stall without a move would
   be pointless: the stalled scan would reopen it on the next run (no state event since).
+
+A carrier scan (``core.tracking``: 揽收, 在途, 派件, 签收) is the same kind of report, decided by
+the same ``plan_move``: applied when nothing holds the order, answering a stall; otherwise kept
+as a ``carrier_status_deferred`` event (target, from, holds, carrier, tracking number, provider,
+scan) and applied on release with the carrier's step events (``via: carrier``), exactly like a
+channel's deferral. What differs, and why:
+
+* A scan of a held order means the goods left while the hold was meant to keep them: the hold
+  failed. The handler writes a 【快递】 line on the order's open anomaly cards
+  (``core.anomaly_cards.carrier_news``) for each carrier deferral, so the holder (and the
+  supervisor's escalated copy) knows a person must act, not only that a status is waiting.
+* Each source is judged against its own reports (``pending_deferral(..., via=...)``): a pick-up
+  scan after the channel already said 已发货 is still recorded (the physical scan is firmer
+  than the channel's word, and the card must say the parcel is gone); a second pick-up scan is
+  not. Among the reports kept since the last settlement, the one furthest along the fulfilment
+  path is what the release applies (the latest among equals); a settlement (applied, dropped)
+  settles every report kept before it. The settling events keep their stored names
+  (``channel_status_applied`` / ``_dropped``) and say which source they settled (``via``).
+* Delivery (签收) while held is kept and applied on release like any scan, not at once: the
+  hold still stands for a person to decide what the delivered goods need (a recall, an
+  after-sale, nothing), and the order should not pass the anomaly by itself. The card line
+  says the parcel was signed for, which is the alarm that matters.
 """
 
 from __future__ import annotations
@@ -41,22 +65,30 @@ from core.order import Order
 from core.states import OrderState, forward_path, reconcile
 
 DEFERRED = "channel_status_deferred"
+CARRIER_DEFERRED = "carrier_status_deferred"
+DEFERRALS = (DEFERRED, CARRIER_DEFERRED)
 APPLIED = "channel_status_applied"
 DROPPED = "channel_status_dropped"
-SETTLING_KINDS = (DEFERRED, APPLIED, DROPPED)  # the last of these says whether one is pending
+SETTLING_KINDS = (*DEFERRALS, APPLIED, DROPPED)  # the trace of these says what is pending
+CHANNEL = "channel"
+CARRIER = "carrier"
+SCAN_FIELDS = ("carrier", "tracking_no", "provider", "scan")  # what a carrier deferral keeps
 # Holds that an observed status move answers by itself.
 CLEARED_BY_MOVE: frozenset[str] = frozenset({"ORDER_STALLED"})
 
 
 @dataclass(frozen=True, slots=True)
 class DeferredStatus:
-    """A channel status kept for a held order (from its ``channel_status_deferred`` event)."""
+    """A status kept for a held order (from its ``channel_status_deferred`` or
+    ``carrier_status_deferred`` event)."""
 
     target: OrderState
     channel_status: str | None
-    source: str  # who reported it (``webhook:pdd``): the actor of the steps when applied
+    source: str  # who reported it (``webhook:pdd``, ``tracking:kuaidi100``): the steps' actor
     seq: int = 0  # the deferral event
     snapshot: str | None = None
+    via: str = CHANNEL  # CHANNEL or CARRIER
+    scan: Mapping[str, str] | None = None  # carrier, tracking_no, provider, scan (CARRIER)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,33 +144,72 @@ def deferral_event(head: ChainHead, order: Order, *, current: OrderState, holds:
     return append_event(head, order.key, at=at, actor=source, kind=DEFERRED, data=data)
 
 
+def carrier_deferral_event(head: ChainHead, key: str, *, target: OrderState,
+                           current: OrderState, holds: Iterable[str], scan: Mapping[str, str],
+                           at: datetime) -> OrderEvent:
+    """``carrier_status_deferred``: the carrier's scan proves ``target`` while held."""
+    data: dict[str, Any] = {"target": target.value, "from": current.value,
+                            "holds": sorted(holds)} | {k: scan[k] for k in SCAN_FIELDS}
+    return append_event(head, key, at=at, actor=f"tracking:{scan['provider']}",
+                        kind=CARRIER_DEFERRED, data=data)
+
+
 def from_event(event: OrderEvent) -> DeferredStatus:
     data = event.data
+    if event.kind == CARRIER_DEFERRED:
+        scan = {k: str(data[k]) for k in SCAN_FIELDS if k in data}
+        return DeferredStatus(OrderState(str(data["target"])), None, event.actor, event.seq,
+                              via=CARRIER, scan=scan)
     return DeferredStatus(OrderState(str(data["target"])), data.get("channel_status"),
                           event.actor, event.seq, data.get("snapshot"))
 
 
-def pending_deferral(events: Iterable[OrderEvent]) -> DeferredStatus | None:
-    """The deferral still waiting: the last settling event of the trace, if it is one."""
-    last = None
+def pending_deferral(events: Iterable[OrderEvent], *, via: str | None = None
+                     ) -> DeferredStatus | None:
+    """The deferral still waiting: of the reports kept since the last settlement (``via``:
+    only that source's), the one furthest along the path, the latest among equals."""
+    pending: DeferredStatus | None = None
     for event in events:
-        if event.kind in SETTLING_KINDS:
-            last = event
-    return from_event(last) if last is not None and last.kind == DEFERRED else None
+        if event.kind not in SETTLING_KINDS:
+            continue
+        if event.kind not in DEFERRALS:
+            pending = None  # applied or dropped: settles everything kept before it
+            continue
+        kept = from_event(event)
+        if via is not None and kept.via != via:
+            continue
+        if pending is None or not forward_path(kept.target, pending.target):
+            pending = kept
+    return pending
+
+
+def step_events(head: ChainHead, key: str, source: OrderState, steps: Iterable[OrderState],
+                *, at: datetime, actor: str, data: Mapping[str, Any]) -> list[OrderEvent]:
+    """One ``state_changed`` event per step, so the trace shows every state passed through."""
+    events: list[OrderEvent] = []
+    for step in steps:
+        events.append(append_event(head, key, at=at, actor=actor, kind="state_changed",
+                                   data={"from": source.value, "to": step.value} | dict(data)))
+        head, source = events[-1].head, step
+    return events
 
 
 def channel_steps(head: ChainHead, order: Order, source: OrderState,
                   steps: Iterable[OrderState], *, at: datetime, actor: str,
                   extra: Mapping[str, Any] | None = None) -> list[OrderEvent]:
-    """One ``state_changed`` event per step, so the trace shows every state passed through."""
-    events: list[OrderEvent] = []
-    for step in steps:
-        data = {"from": source.value, "to": step.value, "via": "channel",
-                "channel_status": order.channel_status} | dict(extra or {})
-        events.append(append_event(head, order.key, at=at, actor=actor, kind="state_changed",
-                                   data=data))
-        head, source = events[-1].head, step
-    return events
+    """The steps a channel's report takes (``via: channel``, with the channel's word)."""
+    data = {"via": CHANNEL, "channel_status": order.channel_status} | dict(extra or {})
+    return step_events(head, order.key, source, steps, at=at, actor=actor, data=data)
+
+
+def carrier_steps(head: ChainHead, key: str, source: OrderState, steps: Iterable[OrderState],
+                  *, at: datetime, scan: Mapping[str, str],
+                  extra: Mapping[str, Any] | None = None) -> list[OrderEvent]:
+    """The steps a carrier's scan takes (``via: carrier``, which parcel, which provider)."""
+    data = {"via": CARRIER, "carrier": scan["carrier"], "tracking_no": scan["tracking_no"],
+            "provider": scan["provider"]} | dict(extra or {})
+    return step_events(head, key, source, steps, at=at, actor=f"tracking:{scan['provider']}",
+                       data=data)
 
 
 def settle_deferred(order: Order, head: ChainHead, holds: Iterable[str],
@@ -151,7 +222,7 @@ def settle_deferred(order: Order, head: ChainHead, holds: Iterable[str],
         return Settlement(order)
     current = order.status
     why = {"deferred_seq": deferred.seq, "channel_status": deferred.channel_status,
-           "target": deferred.target.value, "released_by": by}
+           "target": deferred.target.value, "released_by": by, "via": deferred.via}
     try:
         move = plan_move(current, deferred.target, holds)
     except IllegalTransitionError:
@@ -163,8 +234,13 @@ def settle_deferred(order: Order, head: ChainHead, holds: Iterable[str],
     applied = append_event(head, order.key, at=at, actor=by, kind=APPLIED,
                            data=why | {"from": current.value})
     moved = _with_status(order, move.steps[-1], deferred.channel_status)
-    steps = channel_steps(applied.head, moved, current, move.steps, at=at,
-                          actor=deferred.source, extra={"deferred_seq": deferred.seq})
+    extra = {"deferred_seq": deferred.seq}
+    if deferred.via == CARRIER and deferred.scan:
+        steps = carrier_steps(applied.head, order.key, current, move.steps, at=at,
+                              scan=deferred.scan, extra=extra)
+    else:
+        steps = channel_steps(applied.head, moved, current, move.steps, at=at,
+                              actor=deferred.source, extra=extra)
     return Settlement(moved, (applied, *steps), move.clears)
 
 

@@ -6,7 +6,8 @@ per provider (``integrations/logistics/<provider>.py``); an unknown code is an e
 guess. A parcel's scans move its order along the fulfilment path through
 ``core.states.reconcile`` (an observation may skip states, never go back): 揽收 -> picked_up,
 在途 -> in_transit, 派件 -> out_for_delivery, 签收 -> delivered. Exceptions and returns move
-nothing on their own; a person looks at them.
+nothing on their own; a person looks at them. A scan of a held order is decided like a
+channel's status for it (``core.held_status``): kept for the release, a stall answered.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from core.clock import require_aware, to_iso
-from core.errors import IllegalTransitionError, OrderHeldError, TemporaryFailureError
-from core.states import OrderState, reconcile
+from core.errors import IllegalTransitionError, TemporaryFailureError
+from core.held_status import CLEARED_BY_MOVE, StatusMove, plan_move
+from core.states import OrderState
 
 SILENCE = timedelta(hours=36)  # no new scan for this long on an open parcel: verify it
 
@@ -156,18 +158,21 @@ def order_target(states: Iterable[TrackingState]) -> OrderState | None:
     return ORDER_STATE.get(slowest)
 
 
-def order_steps(current: OrderState, target: OrderState | None,
-                holds: Iterable[str] = ()) -> tuple[tuple[OrderState, ...], str | None]:
-    """The steps that bring the order to ``target`` and, when it cannot move, why not.
-    An order ahead of the scans (or cancelled, refunded) stays where it is."""
+def order_move(current: OrderState, target: OrderState | None, holds: Iterable[str] = (),
+               clearable: frozenset[str] = CLEARED_BY_MOVE) -> tuple[StatusMove, str | None]:
+    """What the scans do to the order (``core.held_status.plan_move``): the steps to
+    ``target``, or deferred while held, and the holds a move answers (a stall); with why it
+    does not move when it cannot. An order ahead of the scans stays where it is; one off the
+    fulfilment path (cancelled, refunded) too, with the reason."""
     if target is None:
-        return (), None
+        return StatusMove(), None
     try:
-        return reconcile(current, target, holds), None
-    except OrderHeldError as error:
-        return (), str(error)
+        move = plan_move(current, target, holds, clearable)
     except IllegalTransitionError as error:
-        return (), str(error)
+        return StatusMove(), str(error)
+    if move.deferred:
+        return move, f"held by {', '.join(sorted(holds))}: {current.value} -> {target.value} kept"
+    return move, None
 
 
 def is_overdue(parcel: Parcel, now: datetime) -> bool:

@@ -8,8 +8,10 @@
 * "已处理" (B without a suggestion): resolved by hand.
 * ``resolve_anomaly``: close one by id (the gating helper's "release a frozen order" calls it
   once a supervisor confirmed).
-* ``release_deferred``: after a blocking anomaly closes, the channel status the order was sent
-  while held applies in the same transaction (``handlers.held_status``).
+* ``release_deferred``: after a blocking anomaly closes, the channel status (or carrier scan)
+  the order was sent while held applies in the same transaction (``handlers.held_status``).
+* ``close_for_ended_order``: an order that ended (cancelled, refunded: by its channel, or by a
+  supervisor's confirmed cancel) has nothing left to fix; its open anomalies close.
 
 Who may tap is the anomaly's route (owner and escalation chain), checked before any effect.
 """
@@ -17,18 +19,21 @@ Who may tap is the anomaly's route (owner and escalation chain), checked before 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from core.anomalies import Anomaly, AnomalyStatus, Resolution
+from core.anomalies import Anomaly, AnomalyCode, AnomalyStatus, Resolution
 from core.anomaly_cards import FIX_FIELDS, SUB_VERBS, closed, closing_status, substitutes
 from core.cards import ActionSpec, CardRecord, Verb
 from core.chat import CardAction, InboundMessage
 from core.errors import DomainError
 from core.events import append_event
 from core.fixes import FixValueError, apply_fix
+from core.held_status import CARRIER
 from core.outbox import text_message
 from core.people import Person, Role
 from core.prompts import QUESTIONS, Prompt
+from core.states import OrderState, label
 from core.substitution import SubstitutionError, substitute
 from handlers.anomaly_cards import cancel_timers, close_cards
 from handlers.chat_deps import ChatDeps, reply_to
@@ -138,9 +143,36 @@ async def release_deferred(uow: ChatUnitOfWork, key: str, by: str, deps: ChatDep
                            now: datetime) -> None:
     """The order may no longer be held: apply the channel status it was sent meanwhile, and
     close the stall that move answers (as ``auto``, like any resolution: cards, timers)."""
-    for answered in await apply_deferred_status(uow, key, by=by, now=now):
-        await resolve_anomaly(uow, answered.id or 0, actor="system", how=Resolution.AUTO,
-                              deps=deps, now=now, done="自动关闭（渠道报告订单已流转）")
+    answered, via = await apply_deferred_status(uow, key, by=by, now=now)
+    who = "快递扫描" if via == CARRIER else "渠道报告"
+    for anomaly in answered:
+        await resolve_anomaly(uow, anomaly.id or 0, actor="system", how=Resolution.AUTO,
+                              deps=deps, now=now, done=f"自动关闭（{who}订单已流转）")
+
+
+async def close_for_ended_order(uow: ChatUnitOfWork, key: str, state: OrderState, *,
+                                said: str, deps: ChatDeps, now: datetime,
+                                actor: Person | str = "system",
+                                how: Resolution = Resolution.AUTO,
+                                anomalies: Sequence[Anomaly] | None = None) -> list[Anomaly]:
+    """Close every open anomaly of an order that ended (``state``: cancelled, refunded):
+    nothing is left to fix, release or ship, and an open freeze would only escalate to people
+    who can do nothing. Like any resolution: order event, every card closed (its status names
+    the state and who ended it: ``said``, e.g. 渠道报告), escalation timers cancelled. Returns
+    the anomalies closed. ``anomalies``: the order's open ones when the caller has them."""
+    done = f"{'自动' if how is Resolution.AUTO else ''}关闭（{said}订单「{label(state)}」）"
+    if anomalies is None:
+        anomalies = await uow.health.open_anomalies([key], list(AnomalyCode))
+    closed_now: list[Anomaly] = []
+    for anomaly in anomalies:
+        if anomaly.id is not None and await resolve_anomaly(uow, anomaly.id, actor=actor,
+                                                            how=how, deps=deps, now=now,
+                                                            done=done):
+            closed_now.append(anomaly)
+    for anomaly in closed_now:
+        log.info("anomaly %s %s on %s closed: %s %s", anomaly.id, anomaly.code.value, key,
+                 said, state.value)
+    return closed_now
 
 
 async def resolve_anomaly(uow: ChatUnitOfWork, anomaly_id: int, *, actor: Person | str,

@@ -14,6 +14,10 @@ are saved, so closures and card updates commit with the status (or not at all):
   (a person decides), but whoever holds its card sees what the channel said.
 
 One anomaly query per batch, and only for batches with such an order.
+
+The carrier's side (``tell_carrier_scan``, called by ``handlers.track_parcel``): a scan of a
+held order's parcel, kept for release, puts a 【快递】 line on the same cards (written by the
+same ``annotate``): the goods left while the order was held, which a person must know.
 """
 
 from __future__ import annotations
@@ -22,15 +26,15 @@ import logging
 from collections.abc import Sequence
 from datetime import datetime
 
-from core.anomalies import Anomaly, AnomalyCode, Resolution
-from core.anomaly_cards import channel_news, with_channel_news
+from core.anomalies import Anomaly, AnomalyClass, AnomalyCode, Resolution
+from core.anomaly_cards import carrier_news, channel_news, with_channel_news
 from core.batch import BatchOutcome
 from core.cards import CardKind
 from core.clock import SHANGHAI
 from core.events import OrderEvent
 from core.held_status import DEFERRED
 from core.states import EXITS, TERMINAL, OrderState, label
-from handlers.anomaly_actions import resolve_anomaly
+from handlers.anomaly_actions import close_for_ended_order, resolve_anomaly
 from handlers.anomaly_cards import update_everywhere
 from handlers.chat_deps import ChatDeps
 from handlers.ports import ChatUnitOfWork
@@ -57,21 +61,28 @@ async def tell_channel_news(uow: ChatUnitOfWork, outcomes: Sequence[BatchOutcome
     if not news:
         return False
     told = False
+    ended: dict[str, list[Anomaly]] = {}
     for anomaly in await uow.health.open_anomalies(list(news), list(AnomalyCode)):
         outcome, event = news[anomaly.order_key]
-        if anomaly.code.value in outcome.clears or outcome.order.status in TERMINAL:
-            told |= await _close(uow, anomaly, outcome.order.status, deps, now)
+        if outcome.order.status in TERMINAL:
+            ended.setdefault(anomaly.order_key, []).append(anomaly)
+        elif anomaly.code.value in outcome.clears:
+            told |= await _close_answered(uow, anomaly, outcome.order.status, deps, now)
         elif event is not None:
             told |= await _annotate(uow, anomaly, event, now)
+    for key, anomalies in ended.items():
+        told |= bool(await close_for_ended_order(uow, key, news[key][0].order.status,
+                                                 said="渠道报告", deps=deps, now=now,
+                                                 anomalies=anomalies))
     return told
 
 
-async def _close(uow: ChatUnitOfWork, anomaly: Anomaly, state: OrderState, deps: ChatDeps,
-                 now: datetime) -> bool:
-    done = f"自动关闭（渠道报告订单「{label(state)}」）"
-    if anomaly.id is None or not await resolve_anomaly(uow, anomaly.id, actor=ACTOR,
-                                                       how=Resolution.AUTO, deps=deps,
-                                                       now=now, done=done):
+async def _close_answered(uow: ChatUnitOfWork, anomaly: Anomaly, state: OrderState,
+                          deps: ChatDeps, now: datetime) -> bool:
+    """A hold the channel's move answered (a stall): closed as ``auto``."""
+    if anomaly.id is None or not await resolve_anomaly(
+            uow, anomaly.id, actor=ACTOR, how=Resolution.AUTO, deps=deps, now=now,
+            done=f"自动关闭（渠道报告订单「{label(state)}」）"):
         return False
     log.info("anomaly %s %s on %s closed: channel says %s", anomaly.id, anomaly.code.value,
              anomaly.order_key, state.value)
@@ -84,6 +95,12 @@ async def _annotate(uow: ChatUnitOfWork, anomaly: Anomaly, event: OrderEvent,
     target = OrderState(str(event.data["target" if deferred else "to"]))
     line = channel_news(target, event.data.get("channel_status"), deferred=deferred,
                         at=event.at.astimezone(SHANGHAI))
+    return await annotate(uow, anomaly, line, now)
+
+
+async def annotate(uow: ChatUnitOfWork, anomaly: Anomaly, line: str, now: datetime) -> bool:
+    """``line`` on every open card of ``anomaly`` (the owner's, escalated copies); True when
+    a card update was queued."""
     told = False
     for kind in (CardKind.ANOMALY, CardKind.SUSPECTED_DUPLICATE):
         for record in await uow.cards.for_ref(kind, str(anomaly.id), anomaly.order_key):
@@ -91,4 +108,21 @@ async def _annotate(uow: ChatUnitOfWork, anomaly: Anomaly, event: OrderEvent,
                 await update_everywhere(uow, with_channel_news(record, line), record.version,
                                         now)
                 told = True
+    return told
+
+
+async def tell_carrier_scan(uow: ChatUnitOfWork, key: str, target: OrderState, *,
+                            carrier_name: str, tracking_no: str, scanned_at: datetime,
+                            now: datetime) -> bool:
+    """A carrier scanned the parcel of held order ``key`` (its status kept for the release):
+    a 【快递】 line on every open card of its open anomalies ("frozen" on a C card). True when
+    a card update was queued."""
+    told = False
+    for anomaly in await uow.health.open_anomalies([key], list(AnomalyCode)):
+        line = carrier_news(target, carrier_name=carrier_name, tracking_no=tracking_no,
+                            frozen=anomaly.klass is AnomalyClass.C, at=scanned_at)
+        told |= await annotate(uow, anomaly, line, now)
+    if told:
+        log.warning("order %s held, but %s scanned %s (%s): cards told", key, carrier_name,
+                    tracking_no, target.value)
     return told

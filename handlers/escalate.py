@@ -33,7 +33,7 @@ async def escalate_anomaly(uow: ChatUnitOfWork, timer: Timer, deps: ChatDeps, *,
     target = rule.next_role(level)
     if target is None or not await uow.anomalies.escalate(anomaly_id, from_level=level):
         return False
-    news = None
+    news: tuple[str, ...] = ()
     for kind in KINDS:
         for record in await uow.cards.for_ref(kind, str(anomaly_id), anomaly.order_key):
             if record.handled_by is None:
@@ -43,8 +43,8 @@ async def escalate_anomaly(uow: ChatUnitOfWork, timer: Timer, deps: ChatDeps, *,
     raised = replace(anomaly, level=level + 1)
     due = rule.deadline(now, level + 1)
     card = view(deps, raised, rule, target, due, escalated_from=rule.role_at(level))
-    if news is not None:  # what the channel reported meanwhile (handlers.channel_news)
-        card = with_channel_news(card, news, bump=False)
+    for line in news:  # what the channel / carrier reported meanwhile (handlers.channel_news)
+        card = with_channel_news(card, line, bump=False)
     await send_to_role(uow, card, target, deps, now)
     await order_event(uow, anomaly.order_key, "system", "anomaly_escalated",
                       {"anomaly_id": anomaly_id, "code": anomaly.code.value,

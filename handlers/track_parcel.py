@@ -5,6 +5,14 @@ Applying a report is one transaction: new scans stored once, the parcel's state,
 order's ``state_changed`` events (pick-up, in transit, out for delivery, delivered) appended
 in the same commit. Two reports racing for one order (a push and a poll) meet the order's
 optimistic version check; the loser retries with fresh state.
+
+A scan of a held order is decided like a channel's status for it (``core.held_status``), in
+the same transaction: with a stall as the only hold the order moves and the stall closes
+(``auto``, cards and timers); with another hold the status is kept as a
+``carrier_status_deferred`` event (applied on release, like a channel's) and every open card of
+the order gets a 【快递】 line (``handlers.channel_news.tell_carrier_scan``): the parcel left
+while the hold was meant to keep it. Delivery (签收) while held is kept the same way: the hold
+stays for a person, the card says the parcel was signed for.
 """
 
 from __future__ import annotations
@@ -14,10 +22,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from core.anomalies import Resolution
 from core.carriers import carrier
 from core.errors import ConcurrencyError
-from core.events import OrderEvent, append_event
+from core.held_status import (
+    CARRIER,
+    carrier_deferral_event,
+    carrier_steps,
+    pending_deferral,
+    supersedes,
+)
+from core.ingest import StoredOrder
 from core.order import CHANNEL_SOURCE
+from core.states import OrderState, label
 from core.tracking import (
     FINAL,
     Parcel,
@@ -25,9 +42,11 @@ from core.tracking import (
     TrackingUnavailableError,
     TrackReport,
     accepted_state,
-    order_steps,
+    order_move,
     order_target,
 )
+from handlers.anomaly_actions import resolve_anomaly
+from handlers.channel_news import tell_carrier_scan
 from handlers.tracking_ports import TrackingDeps, TrackingUnitOfWork
 
 log = logging.getLogger("orderbot.tracking")
@@ -41,6 +60,7 @@ class Applied:
     new_lines: int
     order_moves: tuple[str, ...] = ()
     held: str | None = None  # why the order could not move, when it could not
+    kept: bool = False  # a held order's status was kept for its release (event written)
 
 
 async def register_parcel(deps: TrackingDeps, parcel: Parcel, *, now: datetime
@@ -110,12 +130,14 @@ async def _apply_once(deps: TrackingDeps, report: TrackReport, now: datetime) ->
         updated = _updated(parcel, report, now)
         next_poll = now + timedelta(seconds=_poll_interval(deps, updated))
         await uow.parcels.save(updated, at=now, next_poll_at=next_poll)
-        moves, held = await _advance_order(uow, updated, report, now)
+        advanced = await _advance_order(uow, updated, report, deps, now)
         await uow.commit()
-    if held:
+    if advanced.told:
+        deps.chat.queued()
+    if advanced.held:
         log.warning("order %s not advanced by %s %s: %s", updated.order_key, report.carrier,
-                    report.tracking_no, held)
-    return Applied(updated, new_lines, moves, held)
+                    report.tracking_no, advanced.held)
+    return Applied(updated, new_lines, advanced.moves, advanced.held, advanced.kept)
 
 
 def _updated(parcel: Parcel, report: TrackReport, now: datetime) -> Parcel:
@@ -138,32 +160,62 @@ def _poll_interval(deps: TrackingDeps, parcel: Parcel) -> int:
     return deps.settings.poll_interval_s
 
 
+@dataclass(frozen=True, slots=True)
+class _Advanced:
+    moves: tuple[str, ...] = ()
+    held: str | None = None
+    kept: bool = False
+    told: bool = False  # card updates queued (a closed stall, a 【快递】 line)
+
+
 async def _advance_order(uow: TrackingUnitOfWork, parcel: Parcel, report: TrackReport,
-                         now: datetime) -> tuple[tuple[str, ...], str | None]:
-    """Move the order as far as all its parcels prove, with one event per step."""
+                         deps: TrackingDeps, now: datetime) -> _Advanced:
+    """Move the order as far as all its parcels prove, with one event per step; a held
+    order keeps the status for its release and its cards are told."""
     if parcel.order_key is None:
-        return (), None
+        return _Advanced()
     stored = (await uow.orders.load_many([parcel.order_key])).get(parcel.order_key)
     if stored is None:
-        return (), None
+        return _Advanced()
     states = [parcel.state if p.id == parcel.id else p.state
               for p in await uow.parcels.for_order(parcel.order_key)]
-    steps, held = order_steps(stored.order.status, order_target(states), stored.holds)
-    if not steps:
-        return (), held
-    events: list[OrderEvent] = []
-    head, source = stored.head, stored.order.status
-    for step in steps:
-        data = {"from": source.value, "to": step.value, "via": "carrier",
-                "carrier": parcel.carrier, "tracking_no": parcel.tracking_no,
-                "provider": report.provider}
-        events.append(append_event(head, parcel.order_key, at=now,
-                                   actor=f"tracking:{report.provider}", kind="state_changed",
-                                   data=data))
-        head, source = events[-1].head, step
-    await uow.orders.save_change(stored, replace(stored.order, status=steps[-1]), events,
+    target = order_target(states)
+    move, why = order_move(stored.order.status, target, stored.holds)
+    scan = {"carrier": parcel.carrier, "tracking_no": parcel.tracking_no,
+            "provider": report.provider, "scan": parcel.state.value}
+    if move.deferred and target is not None:
+        kept, told = await _keep(uow, stored, target, scan, report, now)
+        return _Advanced(held=why, kept=kept, told=told)
+    if not move.steps:
+        return _Advanced(held=why)
+    events = carrier_steps(stored.head, parcel.order_key, stored.order.status, move.steps,
+                           at=now, scan=scan)
+    await uow.orders.save_change(stored, replace(stored.order, status=move.steps[-1]), events,
                                  at=now)
-    return tuple(s.value for s in steps), None
+    told = False
+    for anomaly in [a for a in await uow.anomalies.for_order(parcel.order_key)
+                    if a.code.value in move.clears]:  # a stall: the parcel is moving
+        told |= await resolve_anomaly(uow, anomaly.id or 0, actor="system",
+                                      how=Resolution.AUTO, deps=deps.chat, now=now,
+                                      done=f"自动关闭（快递扫描订单「{label(move.steps[-1])}」）")
+    return _Advanced(tuple(s.value for s in move.steps), told=told)
+
+
+async def _keep(uow: TrackingUnitOfWork, stored: StoredOrder, target: OrderState,
+                scan: dict[str, str], report: TrackReport, now: datetime) -> tuple[bool, bool]:
+    """Record the scan for the release unless the carrier already reported it (or a later
+    status) while held, and tell the order's cards. (kept, told)"""
+    key = stored.order.key
+    if not supersedes(pending_deferral(await uow.orders.events(key), via=CARRIER), target):
+        return False, False
+    event = carrier_deferral_event(stored.head, key, target=target, current=stored.order.status,
+                                   holds=stored.holds, scan=scan, at=now)
+    await uow.orders.save_change(stored, stored.order, [event], at=now)
+    latest = report.latest
+    told = await tell_carrier_scan(uow, key, target, carrier_name=carrier(scan["carrier"]).name,
+                                   tracking_no=scan["tracking_no"],
+                                   scanned_at=latest.at if latest else now, now=now)
+    return True, told
 
 
 async def poll_due(deps: TrackingDeps, *, now: datetime, limit: int = 50) -> int:

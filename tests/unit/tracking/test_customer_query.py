@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from core.customer_query import Access, Grant, ParcelView, grant, parse_query
 from core.customer_replies import expected_delivery
+from core.held_status import StatusMove
 from core.states import OrderState
 from core.tracking import (
     Parcel,
@@ -13,7 +14,7 @@ from core.tracking import (
     TrackingState,
     is_overdue,
     is_silent,
-    order_steps,
+    order_move,
     order_target,
 )
 
@@ -74,8 +75,12 @@ def test_scans_move_the_order_as_far_as_the_slowest_parcel() -> None:
     assert order_target([T.DELIVERED, T.IN_TRANSIT]) is OrderState.IN_TRANSIT
     assert order_target([T.PENDING]) is None
     assert order_target([T.EXCEPTION]) is None
-    steps, why = order_steps(OrderState.LABEL_PRINTED, OrderState.DELIVERED)
-    assert steps == (OrderState.PICKED_UP, OrderState.DELIVERED) and why is None
-    steps, why = order_steps(OrderState.LABEL_PRINTED, OrderState.PICKED_UP, ("PHONE_INVALID",))
-    assert steps == () and "held" in (why or "")
-    assert order_steps(OrderState.DELIVERED, OrderState.IN_TRANSIT) == ((), None)
+    move, why = order_move(OrderState.LABEL_PRINTED, OrderState.DELIVERED)
+    assert move.steps == (OrderState.PICKED_UP, OrderState.DELIVERED) and why is None
+    move, why = order_move(OrderState.LABEL_PRINTED, OrderState.PICKED_UP, ("PHONE_INVALID",))
+    assert move.steps == () and move.deferred and "held" in (why or "")
+    move, why = order_move(OrderState.LABEL_PRINTED, OrderState.PICKED_UP, ("ORDER_STALLED",))
+    assert move.steps == (OrderState.PICKED_UP,) and move.clears == ("ORDER_STALLED",)
+    assert order_move(OrderState.DELIVERED, OrderState.IN_TRANSIT) == (StatusMove(), None)
+    move, why = order_move(OrderState.CANCELLED, OrderState.PICKED_UP)
+    assert not move.steps and not move.deferred and why
