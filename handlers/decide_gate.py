@@ -9,8 +9,10 @@ Then the first write of the transaction is the compare-and-set ``proposed -> con
 events, a state change through the state machine, anomalies closed with all their cards and
 timers, a hand-off message; a merge that did not happen re-opens the duplicate cards), the
 ``confirmed -> executed | failed`` step, the proposer's notice and the card's new version all
-commit in that same transaction: a crash before the commit leaves nothing, a redelivered click
-after it finds the proposal decided. One execution, whatever happens.
+commit in that same transaction (an order the decision cancelled has its other open anomalies
+closed too, as when its channel cancels it: ``close_for_ended_order``): a crash before the
+commit leaves nothing, a redelivered click after it finds the proposal decided. One
+execution, whatever happens.
 """
 
 from __future__ import annotations
@@ -44,7 +46,8 @@ from core.gating import (
 )
 from core.outbox import text_message
 from core.people import Person
-from handlers.anomaly_actions import release_deferred
+from core.states import TERMINAL
+from handlers.anomaly_actions import close_for_ended_order, release_deferred
 from handlers.anomaly_cards import cancel_timers, close_cards
 from handlers.chat_deps import ChatDeps, to_people
 from handlers.duplicate_cards import merge_not_done
@@ -126,6 +129,11 @@ async def _execute(uow: ChatUnitOfWork, proposal: Proposal, person: Person, deps
             await uow.orders.save_change(change.stored, change.order, change.events, at=now)
         await _close_anomalies(uow, proposal, plan.resolve, anomalies, person, deps, now,
                                skip)
+        for change in plan.changes:  # cancelled (or merged away): nothing left to fix
+            if change.order.status in TERMINAL and change.stored.order.status not in TERMINAL:
+                await close_for_ended_order(uow, change.order.key, change.order.status,
+                                            said="主管确认", deps=deps, now=now, actor=person,
+                                            how=Resolution.GATED)
         await _hand_over(uow, proposal, plan.handwork, deps, now)
         final = finish(proposal, at=now, ok=True, note=plan.summary)
     if not await uow.gates.transition(final, expected=GateState.CONFIRMED):

@@ -16,6 +16,8 @@ Transcripts:
   closes by itself.
 * Frozen and the buyer asks for a refund (after-sale): applied, the freeze stays, its card
   says what the channel reported.
+* Frozen (and an A fix open), and 李四 confirms 张三's gated cancel: the order is cancelled
+  and both anomalies close as when the channel cancels (cards say who, timers go).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from tests.contract.gate_support import (
     AGENT,
     BOSS,
     UowFactory,
+    cancel_proposal,
     chat_deps,
     count,
     events,
@@ -188,3 +191,29 @@ async def test_a_refund_request_while_frozen_applies_and_the_card_says_so(
     assert await count(engine, LETTERS) == 0
     body, status = await card_body(deps, order, anomaly_id)
     assert "渠道报告「售后中」（退款中）：已记入订单" in body and status == ""
+
+
+async def test_a_confirmed_cancel_closes_the_open_anomalies_and_their_timers(
+        new_uow: UowFactory, engine: AsyncEngine) -> None:
+    order, deps = make_order(35), chat_deps(new_uow)
+    await ingest(new_uow, order)
+    frozen = await freeze(deps, order, AnomalyCode.CUSTOMS_REJECTED)
+    fix = await freeze(deps, order, AnomalyCode.PHONE_INVALID)
+    timers = "SELECT count(*) FROM timers WHERE key LIKE :k"
+    assert await count(engine, timers, k=f"%:{frozen}:%") + \
+        await count(engine, timers, k=f"%:{fix}:%") == 2
+
+    proposal = await cancel_proposal(deps, order, at=T0 + 2 * MINUTE)
+    await click_card(tap(proposal, BOSS, at=T0 + 3 * MINUTE), deps, now=T0 + 3 * MINUTE)
+
+    assert await status_of(deps, order) == (OrderState.CANCELLED, ())
+    for anomaly_id in (frozen, fix):
+        async with new_uow() as uow:
+            anomaly = await uow.anomalies.get(anomaly_id)
+        assert anomaly is not None and anomaly.resolution is not None
+        assert (anomaly.status.value, anomaly.resolution.value, anomaly.resolved_by) == (
+            "resolved", "gated", "lisi")
+        _, status = await card_body(deps, order, anomaly_id)
+        assert "已由 李四 关闭（主管确认订单「已取消」）" in status
+        assert await count(engine, timers, k=f"%:{anomaly_id}:%") == 0
+    assert await events(engine, order.key, "anomaly_resolved") == 2
