@@ -231,7 +231,15 @@ def build_worker_app(config: Config) -> web.Application:
 
 
 async def serve_workers(config: Config) -> None:
-    """Run workers until SIGINT/SIGTERM."""
+    """Run workers until SIGINT/SIGTERM, at ``[inbox] worker_nice`` below normal priority.
+
+    Why lower: storing can wait (the push is already durable on the inbox) while a platform
+    waits for its webhook's ack; on a host they share, the web process should win the CPU
+    whenever both want it. Paced 1,000
+    pushes/s on the loaded 2-core machine, eight phases each: ack p99 median ~80 ms with
+    the workers at nice 0, ~22 ms at nice 5 (the same CPU per order either way)."""
+    if config.inbox.worker_nice > 0 and hasattr(os, "nice"):
+        os.nice(config.inbox.worker_nice)
     app = build_worker_app(config)
     app.on_startup.append(freeze_startup_heap)
     runner = web.AppRunner(app, handle_signals=False)

@@ -99,6 +99,7 @@ class InboxConfig:
     workers: int = 2
     batch: int = 200
     linger_ms: int = 50
+    worker_nice: int = 5
     reclaim_idle_s: float = 30.0
     max_attempts: int = 5
     dedup_ttl_s: int = 3 * 24 * 3600
@@ -110,6 +111,7 @@ class InboxConfig:
         _require(self.workers >= 0, "inbox", "workers", ">= 0", self.workers)
         _require(1 <= self.batch <= 1000, "inbox", "batch", "1-1000", self.batch)
         _require(0 <= self.linger_ms <= 1000, "inbox", "linger_ms", "0-1000", self.linger_ms)
+        _require(0 <= self.worker_nice <= 19, "inbox", "worker_nice", "0-19", self.worker_nice)
         _require(self.max_attempts >= 1, "inbox", "max_attempts", ">= 1", self.max_attempts)
         _require(self.dedup_ttl_s >= 60, "inbox", "dedup_ttl_s", ">= 60", self.dedup_ttl_s)
 
