@@ -39,6 +39,15 @@ def upsert_adding(table: Table, conflict: tuple[str, ...], columns: tuple[str, .
     return _insert(table, conflict, columns, f"DO UPDATE SET {sets}")
 
 
+@functools.cache
+def upsert_replacing(table: Table, conflict: tuple[str, ...], columns: tuple[str, ...],
+                     replaced: tuple[str, ...]) -> TextClause:
+    """``INSERT ... ON CONFLICT (conflict) DO UPDATE SET c = excluded.c`` for each column in
+    ``replaced`` (the new row wins), as cacheable text (see ``insert_ignoring``)."""
+    sets = ", ".join(f"{_name(table, c)} = excluded.{_name(table, c)}" for c in replaced)
+    return _insert(table, conflict, columns, f"DO UPDATE SET {sets}")
+
+
 def _insert(table: Table, conflict: tuple[str, ...], columns: tuple[str, ...], action: str
             ) -> TextClause:
     names = ", ".join(_name(table, c) for c in columns)

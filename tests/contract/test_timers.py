@@ -173,3 +173,21 @@ async def test_a_kind_without_handler_is_dead_lettered_not_dropped(
         reason = (await conn.execute(text(
             "SELECT reason FROM dead_letters WHERE source = 'timer:nobody.handles'"))).scalar()
     assert reason == "no handler for timer kind 'nobody.handles'"
+
+
+async def test_a_timer_set_again_starts_afresh(new_uow: Callable[[], SqlUnitOfWork],
+                                               engine: AsyncEngine) -> None:
+    """Same key: the new deadline, no lease, not relayed, no failures; created_at kept."""
+    await set_timers(new_uow, [Timer("a", "test", "1", at(1))])
+    async with engine.begin() as conn:
+        await conn.execute(text("UPDATE timers SET claimed_until = created_at, relayed = true, "
+                                "failures = 3"))
+    async with new_uow() as uow:
+        await uow.timers.set([Timer("a", "escalate", "2", at(100))], at=at(50))
+        await uow.commit()
+    async with engine.connect() as conn:
+        row = (await conn.execute(text("SELECT kind, ref, claimed_until, relayed, failures "
+                                       "FROM timers"))).one()
+    assert tuple(row) == ("escalate", "2", None, False, 0)
+    async with new_uow() as uow:
+        assert await uow.timers.get("a") == Timer("a", "escalate", "2", at(100))
