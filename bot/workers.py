@@ -102,6 +102,8 @@ class Worker:
         """New work: a blocking take, topped up once after ``linger_ms`` when it was short."""
         batch, linger_ms = self._settings.batch, self._settings.linger_ms
         async with self._taking:
+            if self._stopping.is_set():  # stopped while another worker was taking
+                return []
             taken = await self._consumer.take(self.name, batch, self._settings.block_ms)
             if taken and len(taken) < batch and linger_ms > 0 and not self._stopping.is_set():
                 await asyncio.sleep(linger_ms / 1000)

@@ -115,3 +115,16 @@ async def test_workers_of_one_process_wait_for_new_work_one_at_a_time() -> None:
     await later
     assert sizes[0] == 6
     assert sorted(handler.handled) == list(range(6))
+
+
+async def test_a_worker_stopped_while_another_was_taking_takes_nothing() -> None:
+    inbox, handler = await filled(3), Handler()
+    taking = asyncio.Lock()
+    worker = Worker("w2", inbox, handler, never_poisoned,
+                    WorkerSettings(batch=50, reclaim_idle_s=60), taking)
+    async with taking:  # another worker of the process is waiting for work
+        run = asyncio.create_task(worker.run_once())
+        await asyncio.sleep(0)
+        worker.stop()
+    assert await run == 0
+    assert (handler.calls, await inbox.size(), await inbox.pending_count()) == (0, 3, 0)
