@@ -3,8 +3,9 @@
 The steps, each in its own module: normalise (NFKC, traditional -> simplified, emoji, typos),
 find numbers (orders, tracking numbers, phones), find a new address (with the health checks'
 parser), blank all of those out, segment the rest with jieba, score keyword and pattern hits,
-rank the intents. Entities are blanked before segmentation so that digits never look like
-words and an address's street never scores (送到 in 送到家园路).
+rank the intents, and let the learned model (``core.intent.learned``) choose the primary
+intent from the text and the rules' reading. Entities are blanked before segmentation so that
+digits never look like words and an address's street never scores (送到 in 送到家园路).
 
 Pure and synchronous; the first call pays jieba's start-up (about a second), see
 ``core.intent.lexicon.warm_up``.
@@ -18,6 +19,7 @@ from dataclasses import replace
 from typing import Literal
 
 from core.intent.address_span import AddressSpan, find_address
+from core.intent.learned import overrule
 from core.intent.lexicon import common_nouns, keywords, products, tokenizer
 from core.intent.model import INTENTS, Entities, Intent, IntentResult
 from core.intent.normalise import normalise
@@ -60,6 +62,13 @@ _LOOKUP_WORDS = re.compile(r"订单号|快递单号|运单号|单号|订单|快�
 
 def extract(text: str) -> IntentResult:
     """Intents and entities of one message; never raises on odd input (empty -> other)."""
+    rules, rest, tokens = read_by_rules(text)
+    return overrule(rules, rest, tokens)
+
+
+def read_by_rules(text: str) -> tuple[IntentResult, str, list[str]]:
+    """The rules' reading of one message, with the text it scored (normalised, entities
+    blanked) and that text's jieba tokens: what ``core.intent.learned`` reads too."""
     clean = normalise(text[:4 * MAX_CHARS])[:MAX_CHARS]
     numbers = find_numbers(clean)
     place = find_address(_blank(clean, [(n.start, n.end) for n in numbers if _long(n)]))
@@ -72,7 +81,7 @@ def extract(text: str) -> IntentResult:
     hits = find_hits(rest, tokens, entities.has_reference or bool(entities.products))
     hits = _unwanted_as_return(hits, rest)
     hits.extend(_evidence_from_entities(hits, entities, place))
-    return _decide(rank(hits), entities, rest)
+    return _decide(rank(hits), entities, rest), rest, tokens
 
 
 def warm_up() -> None:
