@@ -34,7 +34,7 @@ async def listen(url: str, wake: Callable[[], None], *, retry_s: float = 5.0) ->
     while True:
         try:
             await _listen_once(dsn, wake)
-        except (OSError, TimeoutError, asyncpg.PostgresError) as error:
+        except Exception as error:  # whatever broke the connection: the poll covers, retry
             log.warning("outbox wake-ups: no LISTEN connection (%s); polling meanwhile",
                         type(error).__name__)
         await asyncio.sleep(retry_s)
