@@ -27,7 +27,13 @@ _ADDRESS_CHARS = frozenset("路街道巷弄号楼栋幢室村镇乡院苑厦场�
 # thanks, time words, other receiver fields, conjunctions, sentence-final particles.
 _NOT_ADDRESS = re.compile(r"然后|另外|还有|顺便|麻烦|谢谢|多谢|感谢|辛苦|拜托|帮忙|帮我|请|"
                           r"尽快|赶紧|马上|今天|明天|急|电话|手机号|收件人|收货人|联系人|姓名|"
-                          r"改一下|改下|改成|改为|换成|可以吗|行吗|好吗|的话|吧|呢|啊|呀|哈|哦|嘛")
+                          r"改一下|改下|改成|改为|换成|可以吗|行吗|好吗|的话|吗|吧|呢|啊|呀|哈|哦|嘛")
+# A word after a space that still belongs to the address: a named place (…932号 湖南大学).
+_PLACE_WORD = re.compile(r"(?:大学|学院|学校|中学|小学|医院|小区|大厦|公寓|广场|花园|酒店|"
+                         r"宾馆|宿舍|中心|驿站|门卫|前台|超市)$")
+# What an invoice's buyer fields say (发票抬头改成上海XX有限公司, 开票信息: 名称 成都XX公司): the
+# place there is a company's name or registered address, not where the parcel goes.
+_INVOICE_FIELD = re.compile(r"(?:抬头|名称|单位|开票信息|开票资料|税号|公司名)[^,。!?;]{0,6}$")
 _LONGEST = 120  # no delivery address line is longer; bounds the parser's work per start
 _MOST_STARTS = 32  # a chat message has a handful of words before its address
 
@@ -49,8 +55,11 @@ def find_address(text: str) -> AddressSpan | None:
         clause_end = _CLAUSE_END.search(text, start)
         end = min(clause_end.start() if clause_end else len(text), start + _LONGEST)
         parsed = parse_address(text[start:end])
-        if _recognised(parsed):
+        if _recognised(parsed) and not _INVOICE_FIELD.search(text, 0, start):
             detail, used = _trim_detail(parsed.detail)
+            if not (parsed.city or parsed.district or parsed.candidates
+                    or any(ch.isdigit() for ch in detail) or _ADDRESS_CHARS & set(detail)):
+                continue  # a province alone ("寄到新疆的 走到哪了") says where, not an address
             tail = len(parsed.detail) - used
             return AddressSpan(_address(parsed, detail), start, end - tail)
     return None
@@ -79,7 +88,8 @@ def _trim_detail(detail: str) -> tuple[str, int]:
     used = 0
     for match in re.finditer(r"\S+", detail):
         word = match.group()
-        if kept and not (any(ch.isdigit() for ch in word) or _ADDRESS_CHARS & set(word)):
+        if kept and not (any(ch.isdigit() for ch in word) or _ADDRESS_CHARS & set(word)
+                         or _PLACE_WORD.search(word)):
             break
         stop = _NOT_ADDRESS.search(word)
         if stop is not None:

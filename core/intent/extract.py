@@ -48,7 +48,8 @@ _GENERIC_GOODS = frozenset({
     "尺码", "尺寸", "型号", "款式", "规格", "数量", "价格", "运费", "邮费", "电话", "号码",
     "单号", "地址", "问题", "质量", "消息", "时间", "照片", "图片", "视频", "说明书", "标签",
     "吊牌", "纸箱", "盒子", "袋子", "发票", "链接", "售后", "客服", "老板", "师傅", "朋友",
-    "孩子", "小孩", "码数", "时候", "订单号", "快递单号", "运单号", "物流"})
+    "孩子", "小孩", "码数", "时候", "订单号", "快递单号", "运单号", "物流", "邮箱", "微信",
+    "仓库", "监控"})
 _UNWANTED_WORDS = frozenset({"不要了", "不想要", "不买了"})
 # The parcel has left or arrived (a 没/未 before a shipping word says the opposite; 还没拆封
 # still means it arrived).
@@ -131,8 +132,9 @@ def _entities(numbers: list[Found], place: AddressSpan | None, tokens: list[str]
                     rest[offset - 1:offset] == "的" and before[0] in _RECEIVED)):
             named.setdefault(token, offset)
         offset += len(token)
-        if not token.isspace():
-            before = [before[1], token]
+        # a count or resend verb counts the word right after it, not one past a space
+        # ("少了一个 仓库查下监控")
+        before = [before[1], token] if not token.isspace() else [before[1], " "]
     for match in _SKU.finditer(rest):
         code = match.group()
         if any(ch.isdigit() for ch in code) or code.count("-") >= 2:  # BOWL-2, TEE-WHT-M
@@ -161,14 +163,17 @@ def _first_of_each(found: list[Found]) -> list[Found]:
 def _unwanted_as_return(hits: list[Hit], rest: str) -> list[Hit]:
     """不要了/不想要 cancels an order that has not left; once it has been sent or received
     ("收到了 不想要了", "已经发出了 客户不要了"), or beside a return asked for ("能退吗 不想要了"),
-    it is the reason for a return."""
+    it is the reason for a return (不买了 only once sent: see below)."""
     unwanted = [hit for hit in hits if rest[hit.start:hit.end] in _UNWANTED_WORDS]
     if not unwanted:
         return hits
+    delivered = bool(_DELIVERED.search(rest))
     returning = any(hit.intent == "refund_return" and not hit.negated for hit in hits)
-    if not returning and not _DELIVERED.search(rest):
-        return hits
-    return [replace(hit, intent="refund_return") if hit in unwanted else hit for hit in hits]
+    # 不买了 gives up the purchase itself: beside 钱退我 it is a cancel with its refund
+    # ("算了不买了 钱退我吧"), a return only once the goods have left.
+    turned = [hit for hit in unwanted if delivered or (
+        returning and rest[hit.start:hit.end] != "不买了")]
+    return [replace(hit, intent="refund_return") if hit in turned else hit for hit in hits]
 
 
 def _evidence_from_entities(hits: list[Hit], entities: Entities,

@@ -8,7 +8,8 @@ logger is set to WARNING before that, so a CLI that prints JSON lines prints not
 
 Data files (``core/intent/data``): ``ops_dict.txt`` (jieba user dictionary: ops words such as
 急单, 改地址, 快递单号, carrier names, kept whole by the segmenter), ``keywords.tsv`` (word ->
-intent and weight), ``products.txt`` (product and part words), ``typos.tsv`` (pinyin slips).
+intent and weight), ``products.txt`` (product and part words), ``typos.tsv`` (pinyin slips),
+``abbreviations.tsv`` (pinyin initials such as kd = 快递, tk = 退款).
 Multi-character keywords and products are added to the tokenizer too, so the segmenter never
 splits a word that scores.
 """
@@ -89,6 +90,12 @@ def common_nouns() -> frozenset[str]:
 @cache
 def typos() -> tuple[tuple[str, str], ...]:
     return tuple((row[0], row[1].strip()) for row in _lines("typos.tsv"))
+
+
+@cache
+def abbreviations() -> dict[str, str]:
+    """Pinyin abbreviations (kd -> 快递), lower-case; matched as whole Latin words only."""
+    return {row[0].strip().lower(): row[1].strip() for row in _lines("abbreviations.tsv")}
 
 
 @cache

@@ -13,7 +13,8 @@ Shapes, from the channel samples in ``tests/data/channels`` and the carriers' pu
 
 A bare 12-15 digit number can be a 京东 order or a carrier's number: the words right before or
 after it decide (中通/快递单号 -> tracking, 订单/京东 -> order), then the prefix. Short numbers
-next to a unit (90号, 20元, 2026年), after 尾号, or well-known hotlines (12315) are not orders.
+next to a unit (90号, 20元, 2026年), after 尾号, well-known hotlines (12315), or the visible part of
+a masked phone (186****3321) are not orders.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ _LETTER_TRACKING: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 _LETTER_ORDER = re.compile(
     _B + r"(?:(?:taobao|tmall|douyin|pdd|jd|youzan|wechat_shop|pos):[A-Za-z0-9_\-]{1,64}"
     r"|E\d{20,26}|\d{6}-\d{15}|[A-Z]{1,4}\d{0,4}-\d{8}-\d{3,6})" + _E)
-_DIGITS = re.compile(r"(?<![A-Za-z0-9\-.])\d{4,20}(?![A-Za-z0-9\-.])")
+# (next to a mask's asterisks, 186****3321, digits are a fragment of a hidden phone or name)
+_DIGITS = re.compile(r"(?<![A-Za-z0-9\-.*])\d{4,20}(?![A-Za-z0-9\-.*])")
 _CARRIERS = (("京东快递", "jd"), ("京东物流", "jd"), ("顺丰", "sf"), ("中通", "zto"),
              ("圆通", "yto"), ("申通", "sto"), ("韵达", "yunda"), ("极兔", "jtexpress"),
              ("德邦", "deppon"), ("邮政", "ems"), ("EMS", "ems"), ("百世", "best"))

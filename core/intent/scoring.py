@@ -42,9 +42,12 @@ _CLAUSE = re.compile(r"[,。!?;]")
 # 什么时候 + a shipping verb asks about a parcel; a bare 发/寄/到/送 followed by some other
 # object (什么时候发工资, 什么时候到家) does so only in a message about an order (see
 # ``_parcel_object``).
-_WHEN = re.compile(r"(什么时候|啥时候|几时|哪天|几号)(?:能|可以|会|才能|才)?"
+_WHEN = re.compile(r"(什么时候|啥时候|几时|哪天|几号)(?:能|可以|会|才能|才|开始|再|就)?"
                    r"(发货|发出|寄出|到货|送到|出库|发|寄|到|送)(?!账)")
 _BARE_VERB_FOLLOWERS = frozenset("货出走过给了吗呢啊呀啦吧哈么嘛哦我的来回到啦")
+# ... and one whose object stands before it (工资什么时候发, 通知几号发) is about that object.
+_NOT_PARCEL_BEFORE = re.compile(r"(?:工资|薪水|奖金|年终奖|提成|补贴|福利|红包|通知|公告|排班|"
+                                r"课表|成绩|offer|快递员)[^\s,。!?;]{0,4}$")
 _PARCEL_WORDS = re.compile(r"快递|包裹|订单|单子|单号|这单|那单|货|东西|宝贝|物流|顺丰|中通|圆通|"
                            r"申通|韵达|极兔|德邦|邮政|亲|客服|老板|店家|掌柜|商家|卖家|你们")
 # 说好的今天发呢: a broken promise is a reproach; what was promised is not asked again.
@@ -60,8 +63,9 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str, float, int], ...] = (
     # the receiver's phone or name is wrong (填错了, 错了一位, 不对): a receiver change
     (re.compile(r"(?:电话|手机|(?<!单|递)号码|收件人|收货人|名字|姓名)(?:号码|号)?"
                 r"(?:填|写|留|打)?(错|不对)"), "change_address", 3.0, 1),
-    # (能今天发吗 asks for speed, not for a status: the time word keeps it out)
-    (re.compile(r"(?<!一起)(?<!合并)(?<!今天)(?<!今日)(?<!明天)(?<!马上)(?<!尽快)(发货|发出去|发出|发走|寄出去|寄出|寄|发|出库|打单|签收|到)"
+    # (能今天发吗 asks for speed, not for a status: the time word keeps it out; 今天能发吗 asks
+    # whether it can leave today, which the weak pattern below reads)
+    (re.compile(r"(?<!一起)(?<!合并)(?<![补重漏])(?<!今天能)(?<!今日能)(?<!明天能)(?<!今天)(?<!今日)(?<!明天)(?<!马上)(?<!尽快)(发货|发出去|发出|发走|寄出去|寄出|寄|发|出库|打单|签收|到)"
                 r"了?(?:吗|没有|没|否)"), "query_status", 3.0, 1),
     (_WHEN, "query_status", 3.0, 1),
     # 有没有发货, 是否已寄出, 发没发, 到没到: the yes/no forms of the same question
@@ -82,7 +86,7 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str, float, int], ...] = (
                 r"(?:个|笔|张)?(?:订单|单子|单)"), "cancel_order", 3.0, 1),
     # asking to return or exchange (能退吗, 可以换吗, 想换个颜色), not to change an address
     (re.compile(r"(?<!地址)(?<!电话)(?<!手机)(?<!号)"
-                r"(?:能|可以|能不能|可不可以|给我|帮我|要|想|申请)(退|换)(?!\s*(?:个|一下|下)?"
+                r"(?:能|可以|能不能|可不可以|给我|帮我|要|想|申请|不给)(退|换)(?!\s*(?:个|一下|下)?"
                 r"(?:地址|电话|手机|号|收件|收货人|快递|物流|顺丰|中通|圆通|申通|韵达|极兔|德邦|"
                 r"邮政|京东|成|到|为))"), "refund_return", 2.5, 1),
     # 少了一个, 缺了两只: something missing from the parcel, the reason for a resend or a refund
@@ -100,10 +104,16 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str, float, int], ...] = (
                 r"(不行|不好|差劲|垃圾|太差|很差|真差)"), "complaint", 2.5, 1),
     (re.compile(r"(?:怎么|咋)(做生意|做事|办事|当客服|服务)的"), "complaint", 3.0, 1),
     (_PROMISED, "complaint", 1.5, 0),  # beside an action, its reason
-    (re.compile(r"再也不(?:会|想)?(?:买|来|光顾)"), "complaint", 3.0, 0),  # 不 is its own
+    # 再也不会在你家买了 (its 不 is its own, not a negator)
+    (re.compile(r"再也不(?:会|想|要)?[^\s,。!?]{0,4}?(?:买|来|光顾)"), "complaint", 3.0, 0),
     (re.compile(r"(没人|没有人)(?:管|理|回|处理|回复|负责|接)"), "complaint", 2.5, 1),
     (re.compile(r"(?:跟|和|与|比)(?:图片|描述|详情|宣传|介绍)[^\s,。!?]{0,4}?"
                 r"(不一样|不符|不同|差太多|差很多|差远)"), "complaint", 1.8, 1),  # a defect
+    (re.compile(r"(?:图片|描述|详情|宣传|介绍)(?:和|跟|与)(?:实物|东西|收到的)[^\s,。!?]{0,4}?"
+                r"(不一样|不符|不同|差太多|差很多|差远|差别)"), "complaint", 1.8, 1),
+    # 物流慢, 客服太慢了: slowness judged, not a question about the parcel (covers 物流)
+    (re.compile(r"(?:物流|快递|发货|客服|回复|回消息|处理|售后|配送)(?:也|太|真|真的|好|这么|那么|"
+                r"特别|超级|巨|贼|实在)*慢"), "complaint", 2.5, 0),
     (re.compile(r"(?:也|还|真)(好意思)"), "complaint", 2.5, 1),
     (re.compile(r"(?:是|像|跟|就是)个?(机器人)"), "complaint", 2.5, 1),
     (re.compile(r"(态度)(?:也|真|太|很|非常|极其|特别|这么|那么)*(?:差|不好|恶劣|烂|敷衍|冷漠)"),
@@ -114,15 +124,45 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str, float, int], ...] = (
                 r"[个件包套对桶块只瓶盒箱张条份支双](?!急|发票|票)"), "add_item", 2.5, 1),
     (re.compile(r"(今天|今日|马上|立刻|尽快)(?:就|一定|必须|务必)*要?[发出走寄]"),
      "urgent", 2.0, 1),
+    # 催一下快递, 帮我催催: a push on the carrier or the warehouse; 快点发货, 赶紧寄: a push
+    (re.compile(r"(催)(?:一下|下|一催|催|促)(?:快递|物流|发货|仓库|商家|卖家|师傅)?"),
+     "urgent", 3.0, 1),
+    (re.compile(r"(快点|快些|赶紧|赶快|抓紧|快快)(?:给我|帮我|帮忙)?(?:发货|发出|发|寄|出库|送)"),
+     "urgent", 2.5, 1),
+    # 今天能出吗, 能发不: whether it can leave; weak, so that beside a push ("催的很急 今天能出吗")
+    # it is the push's own question, not a second intent
+    (re.compile(r"(?:(?<=今天)|(?<=今日)|(?<=明天))能(发货|发出|发|出库|寄出|寄|出|到)(?:吗|不|么|没)"
+                r"|(?:能|可以|会)(?:(发货|发出|发|出库|寄出|寄|到)(?:不|么)|(出)(?:吗|不|么|没))"),
+     "query_status", 1.5, 1),
+    # 先别发, 暂时不要寄: a hold, which beside an address change is part of the change
+    (re.compile(r"(?:先|暂时|暂且)(别|不要|不用)(?:发|寄)"), "cancel_order", 1.0, 0),
     # 能不能先发, 优先寄: ahead of the others
     (re.compile(r"(先|提前)(?:给我|帮我)?(?:发|寄)"), "urgent", 2.5, 1),
     (re.compile(r"(今天|今日|明天)(?:(?:一定|必须|务必)要?|要)收?到"), "urgent", 2.0, 1),
     # 急 as a word of its own ("取消订单 急", "改成...588号 急!"): said on purpose, not a hint
     (re.compile(r"(?:^|(?<=[\s,。!?;]))(急)(?=$|[\s,。!?;])"), "urgent", 2.5, 1),
 )
-# What follows 不然/否则 in a clause is a threat or a what-if ("今天务必发出 不然客户要投诉了"),
+# Phrasings that hold a keyword but ask or say nothing about an order: their words score nothing.
+_MASKS = (
+    # a question about the goods or the shop, not the parcel (保质期多久, 你们店在哪个城市)
+    re.compile(r"(?:保质期|有效期|生产日期|保存|能放|能用|续航|充电)(?:是|有|能放|可以放)?"
+               r"(?:多久|多长时间|几天|几个月|几年|多少天)"),
+    re.compile(r"(?:店|门店|实体店|公司|厂家|工厂|总部|你们)(?:开)?(?:在|位于)哪(?:个|里|儿)?"
+               r"(?:城市|省|市|地方)?(?!.{0,3}(?:发|寄|到|快递|包裹))"),
+    # 发错群了, 发错人了: a message sent to the wrong chat
+    re.compile(r"发错(?:了)?(?:群|人|消息|窗口|地方)"),
+    # 收到货了 很喜欢: a receipt stated (收到货了吗, 还没收到 stay questions)
+    re.compile(r"(?<![没未])(?<!没有)(?<!还没)收到(?:货|了|货了)(?![吗没么不嘛])"),
+    # praise (质量很好, 很满意, 物流很快)
+    re.compile(r"(?:质量|做工|服务|东西|态度|物流|客服|效率|快递)(?:也|真的|真|很|非常|挺|特别|超|蛮|"
+               r"还|都)*(?:好|不错|棒|赞|满意|快)(?![吗么点些差烂])"),
+    # 退款的那单, 退货了的订单: which order is meant, not a request
+    re.compile(r"(?:退款|退货|退了|取消|取消了)的(?:那|这)?(?:个|笔)?(?:单|订单)"),
+)
+# What follows 不然/否则 (or 再不...就) in a clause is a threat or a what-if ("今天务必发出 不然
+# 客户要投诉了", "再不发我就退了"),
 # and a clause ending in 的话 is a condition ("还没发货的话一起发"): neither is asked for.
-_HYPOTHETICAL = re.compile(r"(?:不然|否则|要不然|要不(?!要))")
+_HYPOTHETICAL = re.compile(r"(?:不然|否则|要不然|要不(?!要)|再不[^\s,。!?;]{0,6}?就)")
 _CONDITION_AFTER = re.compile(r"[^\s,。!?;]{0,4}的话")
 
 
@@ -148,8 +188,10 @@ def find_hits(text: str, tokens: list[str], about_an_order: bool = False) -> lis
     ``about_an_order``: the message names an order, parcel or product (blanked from ``text``)."""
     hits = _pattern_hits(text, about_an_order)
     covered = bytearray(len(text))
-    for hit in hits:
-        covered[hit.start:hit.end] = b"\x01" * (hit.end - hit.start)
+    spans = [(hit.start, hit.end) for hit in hits]
+    spans.extend(match.span() for mask in _MASKS for match in mask.finditer(text))
+    for start, end in spans:
+        covered[start:end] = b"\x01" * (end - start)
     hits.extend(hit for hit in _token_hits(tokens) if not any(covered[hit.start:hit.end]))
     return _apply_negation(text, sorted(hits, key=lambda hit: hit.start))
 
@@ -170,6 +212,9 @@ def _pattern_hits(text: str, about_an_order: bool) -> list[Hit]:
 def _parcel_object(text: str, match: re.Match[str], about_an_order: bool) -> bool:
     """Whether 什么时候 + verb asks about a parcel: a shipping verb (发货, 到货), or a bare verb
     (发, 到) with no object of its own, or a message that names an order or a parcel word."""
+    clause_start = max((m.end() for m in _CLAUSE.finditer(text, 0, match.start())), default=0)
+    if _NOT_PARCEL_BEFORE.search(text, clause_start, match.start()):
+        return False
     if len(match.group(2)) > 1 or about_an_order or _PARCEL_WORDS.search(text):
         return True
     after = text[match.end():match.end() + 1]
