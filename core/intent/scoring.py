@@ -65,7 +65,7 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str, float, int], ...] = (
                 r"(?:填|写|留|打)?(错|不对)"), "change_address", 3.0, 1),
     # (能今天发吗 asks for speed, not for a status: the time word keeps it out; 今天能发吗 asks
     # whether it can leave today, which the weak pattern below reads)
-    (re.compile(r"(?<!一起)(?<!合并)(?<![补重漏])(?<!今天能)(?<!今日能)(?<!明天能)(?<!今天)(?<!今日)(?<!明天)(?<!马上)(?<!尽快)(发货|发出去|发出|发走|寄出去|寄出|寄|发|出库|打单|签收|到)"
+    (re.compile(r"(?<!一起)(?<!合并)(?<![补重漏])(?<!今天能)(?<!今日能)(?<!明天能)(?<!今天)(?<!今日)(?<!明天)(?<!马上)(?<!尽快)(发货|发出去|发出|发走|寄出去|寄出|寄|发|出库|打单|签收|到店|到)"
                 r"了?(?:吗|没有|没|否)"), "query_status", 3.0, 1),
     (_WHEN, "query_status", 3.0, 1),
     # 有没有发货, 是否已寄出, 发没发, 到没到: the yes/no forms of the same question
@@ -82,7 +82,7 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str, float, int], ...] = (
                 r"丢失|疑难|问题件)"), "query_status", 3.0, 1),
     (re.compile(r"(卡在|卡住|停在|滞留)"), "query_status", 2.0, 1),
     # cancel with words between the verb and the order (撤销这个订单, 取消一下那单)
-    (re.compile(r"(取消|撤销|撤回|作废|撤掉)(?:一下|下|掉)?(?:这|那|我的|这个|那个|该)"
+    (re.compile(r"(取消|撤销|撤回|作废|撤掉|关掉|关闭)(?:一下|下|掉)?(?:这|那|我的|这个|那个|该)"
                 r"(?:个|笔|张)?(?:订单|单子|单)"), "cancel_order", 3.0, 1),
     # asking to return or exchange (能退吗, 可以换吗, 想换个颜色), not to change an address
     (re.compile(r"(?<!地址)(?<!电话)(?<!手机)(?<!号)"
@@ -115,6 +115,9 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str, float, int], ...] = (
     (re.compile(r"(?:物流|快递|发货|客服|回复|回消息|处理|售后|配送)(?:也|太|真|真的|好|这么|那么|"
                 r"特别|超级|巨|贼|实在)*慢"), "complaint", 2.5, 0),
     (re.compile(r"(?:也|还|真)(好意思)"), "complaint", 2.5, 1),
+    # 发货前不检查的吗: a rhetorical question reproaching a step skipped
+    (re.compile(r"不(?:检查|核对|检验|验货|看看|看一下|仔细看)(?:一下)?(?:的吗|的么|吗|么)"),
+     "complaint", 2.5, 0),  # its 不 is its own
     (re.compile(r"(?:是|像|跟|就是)个?(机器人)"), "complaint", 2.5, 1),
     (re.compile(r"(态度)(?:也|真|太|很|非常|极其|特别|这么|那么)*(?:差|不好|恶劣|烂|敷衍|冷漠)"),
      "complaint", 2.5, 1),
@@ -159,10 +162,12 @@ _MASKS = (
     # 退款的那单, 退货了的订单: which order is meant, not a request
     re.compile(r"(?:退款|退货|退了|取消|取消了)的(?:那|这)?(?:个|笔)?(?:单|订单)"),
 )
-# What follows 不然/否则 (or 再不...就) in a clause is a threat or a what-if ("今天务必发出 不然
-# 客户要投诉了", "再不发我就退了"),
+# What follows 不然/否则 in a clause is a threat or a what-if ("今天务必发出 不然客户要投诉了"),
 # and a clause ending in 的话 is a condition ("还没发货的话一起发"): neither is asked for.
-_HYPOTHETICAL = re.compile(r"(?:不然|否则|要不然|要不(?!要)|再不[^\s,。!?;]{0,6}?就)")
+_HYPOTHETICAL = re.compile(r"(?:不然|否则|要不然|要不(?!要))")
+# 再不发我就退了: what follows 再不...就 is a threat; only a threat's complaint is meant ("再不
+# 处理我就去投诉").
+_THREAT = re.compile(r"再不[^\s,。!?;]{0,6}?就")
 _CONDITION_AFTER = re.compile(r"[^\s,。!?;]{0,4}的话")
 
 
@@ -262,12 +267,16 @@ def _apply_negation(text: str, hits: list[Hit]) -> list[Hit]:
         clause_start = max((m.end() for m in _CLAUSE.finditer(text, 0, hit.start)), default=0)
         before = text[clause_start:hit.start]
         if _HYPOTHETICAL.search(before) or (
+                hit.intent != "complaint" and _THREAT.search(before)) or (
                 hit.intent != "complaint" and _PROMISED.search(before)) or (
                 hit.intent == "query_status" and _CONDITION_AFTER.match(text, hit.end)):
             continue
         negator = _QUERY_NEGATOR if hit.intent == "query_status" else _NEGATOR
         negated = hit.negated or (bool(negator.search(before))
-                                  and not _A_NOT_A.search(before))
+                                  and not _A_NOT_A.search(before)
+                                  and not _rhetorical(text, before, hit.end))
+        if negated and hit.intent == "complaint" and hit.weight < STRONG:
+            continue  # 别迟到, 没坏: a weak reproach negated withdraws no complaint, it is none
         if not negated and hit.intent in _WITHDRAWABLE:
             withdrawal = _WITHDRAWAL.match(text, hit.end)
             # "退款吧 不用补发": the 不用 negates the word right after it, not the one before
@@ -276,6 +285,15 @@ def _apply_negation(text: str, hits: list[Hit]) -> list[Hit]:
                 used.append(withdrawal.span())
         out.append(Hit(hit.intent, hit.weight, hit.start, hit.end, negated))
     return out
+
+
+# 这不是欺骗消费者吗: a rhetorical question affirms what its 不是 seems to negate.
+_RHETORICAL_BEFORE = re.compile(r"(?:这|那|岂|难道)(?:不是|不就是)$")
+_QUESTION_AFTER = re.compile(r"[^,。!?;\s]{0,8}?[吗么]")
+
+
+def _rhetorical(text: str, before: str, end: int) -> bool:
+    return bool(_RHETORICAL_BEFORE.search(before)) and bool(_QUESTION_AFTER.match(text, end))
 
 
 def rank(hits: list[Hit]) -> list[Ranked]:

@@ -320,10 +320,15 @@ def test_a_broken_promise_beside_an_action_is_its_reason() -> None:
         ("帮我催一下快递", "urgent", None),
         ("能不能快点发货", "urgent", None),
         ("客户催得很急 今天能发吗", "urgent", None),
+        ("老铁快点啊 再不发我就退款了", "urgent", None),  # 再不...就: a threat, not a request
+        ("再不回复我就去投诉", "complaint", None),  # ... except the threat's complaint
+        ("客人等着拿 快一点", "urgent", None),
         # a status question the lists missed: 能出吗/能发不, 什么时候开始发, 补发吗 is a resend
         ("今天能出不", "query_status", None),
         ("新品什么时候开始发", "query_status", None),
         ("能补发吗", "add_item", None),
+        ("货到店了没", "query_status", None),
+        ("麻烦关闭这个订单", "cancel_order", None),
         # chatter that is no status question
         ("这个面霜保质期多久", "other", None),
         ("你们实体店在哪", "other", None),
@@ -338,6 +343,7 @@ def test_a_broken_promise_beside_an_action_is_its_reason() -> None:
         ("实物和图片差太多", "complaint", None),
         ("纯属虚假宣传", "complaint", None),
         ("杯子碎了 真的会谢", "complaint", None),
+        ("发之前不检查一下吗", "complaint", None),
         # refunds: policy questions, progress, a refund without a return, a demand
         ("有运费险吗", "refund_return", None),
         ("支持价保吗", "refund_return", None),
@@ -347,6 +353,7 @@ def test_a_broken_promise_beside_an_action_is_its_reason() -> None:
         ("不给退我就投诉", "refund_return", "complaint"),
         ("算了不买了 把钱退我", "cancel_order", None),  # 不买了 before shipping: a cancel
         # invoices: red-letter, reported speech; the refunded order only names which one
+        ("退货的那单发票要冲红", "invoice", None),
         ("买家问能不能开专票", "invoice", None),
         # a hold beside an address change is part of the change
         ("先别发 收货地址写错了", "change_address", None),
@@ -406,3 +413,17 @@ def test_an_address_ends_at_a_question_and_keeps_a_named_place(text: str, detail
 )
 def test_a_count_reaches_only_the_word_it_touches(text: str, products: tuple[str, ...]) -> None:
     assert extract(text).entities.products == products
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "retracted"),
+    [
+        ("写的真皮 这不是骗人吗", "complaint", ()),  # rhetorical: affirms, withdraws nothing
+        ("明天早上开会 别迟到", "other", ()),  # a weak reproach negated is none at all
+        ("不投诉了 已经解决了", "complaint", ("complaint",)),  # a complaint word still is
+    ],
+)
+def test_rhetorical_questions_and_negated_weak_reproaches(
+        text: str, intent: str, retracted: tuple[str, ...]) -> None:
+    result = extract(text)
+    assert (result.intent, result.retracted) == (intent, retracted)
