@@ -10,7 +10,9 @@ are still reported apart, but neither is a generalisation figure any more.
 ``blind2`` is a second blind set, written the same way after the extractor had been tuned on the
 first ("Blind set 2"); it was measured untouched, then spent as development data (rules tuned on
 its misses, the learned model trained on it), so it is held to the bars like the others and is
-no generalisation figure any more (blind3, which nobody here reads, is).
+no generalisation figure any more. ``blind3`` (README, "Blind set 3") is the honest figure now:
+written blind, never tuned on, never read by whoever changes the extractor or trains its model
+(``bench/intent_train.py`` leaves it out by name); it is held to the issue's bars.
 The confusion matrix and per-entity accuracy are printed every run (``pytest -s`` shows them)
 and are part of the failure message, so a failing run says which intents are confused with
 which and which entity fails.
@@ -95,7 +97,7 @@ def _measure(name: str) -> tuple[float, float, str]:
     return intent_accuracy, entity_hits / len(rows), report
 
 
-@pytest.mark.parametrize("part", ["dev", "heldout", "blind", "blind2"])
+@pytest.mark.parametrize("part", ["dev", "heldout", "blind", "blind2", "blind3"])
 def test_intent_and_entity_accuracy_meet_the_bar(part: str) -> None:
     intent_accuracy, entity_accuracy, report = _measure(part)
     print(report)
@@ -119,8 +121,7 @@ def test_blind_halves_are_reported(half: str, intent_bar: float) -> None:
     assert entity_accuracy >= ENTITY_BAR, report
 
 
-
-@pytest.mark.parametrize("part", ["blind", "blind2"])
+@pytest.mark.parametrize("part", ["blind", "blind2", "blind3"])
 def test_the_blind_set_is_large_and_varied(part: str) -> None:
     rows = _rows(part)
     assert len(rows) >= 300
