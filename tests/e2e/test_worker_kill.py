@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import subprocess
 import uuid
 from pathlib import Path
 
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage.inbox.wiring import InboxSettings, open_inbox
+from storage.inbox.wiring import AnyInbox, InboxSettings, open_inbox
 from tests.conftest import fresh_engine
 from tests.e2e.pushes import YOUZAN_SHOP, envelope, youzan_order, youzan_push
 from tests.e2e.service import env_for, start
@@ -23,10 +25,30 @@ async def count(engine: object, sql: str) -> int:
         return int((await conn.execute(text(sql))).scalar_one())
 
 
+async def _stop_holding_work(victim: subprocess.Popen[str], inbox: AnyInbox) -> None:
+    """Freeze the worker (SIGSTOP) at a moment it holds read-but-unacknowledged messages, so
+    the SIGKILL that follows leaves work for XAUTOCLAIM: between batches (acked, lingering
+    for the next read) it holds none, and a kill there would exercise nothing."""
+    for _ in range(500):
+        victim.send_signal(signal.SIGSTOP)
+        if await inbox.pending_count() > 0:
+            return
+        victim.send_signal(signal.SIGCONT)
+        await asyncio.sleep(0.003)
+    raise AssertionError("the worker never held unacknowledged work")
+
+
 async def test_killed_worker_loses_nothing_and_stores_nothing_twice(
     pg_url: str, tmp_path: Path
 ) -> None:
     engine = await fresh_engine(pg_url)
+    try:
+        await _kill_and_recover(engine, pg_url, tmp_path)
+    finally:
+        await engine.dispose()
+
+
+async def _kill_and_recover(engine: AsyncEngine, pg_url: str, tmp_path: Path) -> None:
     prefix = f"kill-{uuid.uuid4().hex[:8]}"
     settings = InboxSettings(backend="redis", key_prefix=f"{prefix}:inbox")
     (tmp_path / "config.toml").write_text(YOUZAN_SHOP, encoding="utf-8")
@@ -40,6 +62,7 @@ async def test_killed_worker_loses_nothing_and_stores_nothing_twice(
         while await count(engine, "SELECT count(*) FROM orders") < ORDERS // 5:
             assert victim.poll() is None, victim.communicate()[1]
             await asyncio.sleep(0.02)
+        await _stop_holding_work(victim, inbox)
         victim.send_signal(signal.SIGKILL)
         victim.communicate(timeout=10)
         stored_at_kill = await count(engine, "SELECT count(*) FROM orders")
@@ -67,4 +90,3 @@ async def test_killed_worker_loses_nothing_and_stores_nothing_twice(
     received = await count(engine, "SELECT coalesce(sum(received), 0) FROM channel_counters")
     duplicates = await count(engine, "SELECT coalesce(sum(duplicates), 0) FROM channel_counters")
     assert received - duplicates == ORDERS  # redelivered batches are counted as duplicates
-    await engine.dispose()
