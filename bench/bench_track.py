@@ -54,7 +54,6 @@ from pathlib import Path
 
 import aiohttp
 import asyncpg
-from redis.asyncio import Redis
 
 from bench.common import PG_ADMIN, Figure, postgres_database
 from bot.workers import utcnow
@@ -71,14 +70,14 @@ from storage.db import create_engine, session_factory
 from storage.rate_limit import MemoryRateLimiter
 from storage.uow import SqlUnitOfWork
 from tests.e2e.chat_store import ingest
-from tests.e2e.service import free_port
+from tests.e2e.service import free_port, wait_healthy
 from tests.factories import make_order
+from tests.redis_support import REDIS_URL, forget_keys
 
 ORDERS = 2_000
 CLIENTS = 200
 WARM_S, MEASURE_S = 5.0, 15.0
 PACED_RATE = 1.0  # queries a second per client in the paced window: 200/s in all
-REDIS_URL = os.environ.get("ORDERBOT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 ROOT = Path(__file__).resolve().parent.parent  # bench.track_floor runs from here
 MIX = (("tracking", 4), ("order", 3), ("phone", 2), ("unknown", 1))
 
@@ -193,7 +192,8 @@ async def _floor(url: str, prefix: str) -> list[float]:
         cwd=ROOT, stdout=subprocess.DEVNULL)
     try:
         base = f"http://127.0.0.1:{port}"
-        await _ready(base)
+        if await wait_healthy(port) is None:
+            raise RuntimeError("the floor server did not start")
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=CLIENTS)) as s:
             stop = time.perf_counter() + WARM_S
             await asyncio.gather(*(_client(s, base, i, stop, [], [], False)
@@ -209,19 +209,6 @@ async def _floor(url: str, prefix: str) -> list[float]:
     if failures:
         raise RuntimeError(f"{len(failures)} floor queries failed: {sorted(set(failures))}")
     return latencies
-
-
-async def _ready(base: str) -> None:
-    async with aiohttp.ClientSession() as session:
-        for _ in range(300):
-            try:
-                async with session.get(f"{base}/healthz") as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
-    raise RuntimeError("the service did not start")
 
 
 def _cpu_s(pids: Iterable[int]) -> dict[int, float]:
@@ -286,7 +273,8 @@ async def run() -> list[Figure]:
                 stdout=subprocess.DEVNULL)
             try:
                 base = f"http://127.0.0.1:{port}"
-                await _ready(base)
+                if await wait_healthy(port) is None:
+                    raise RuntimeError("the service did not start")
                 latencies, service_cpu, db_cpu, client_cpu, paced = await _measure(
                     base, server.pid, database)
             finally:
@@ -295,7 +283,7 @@ async def run() -> list[Figure]:
         try:
             floor = await _floor(url, prefix)
         finally:
-            await _forget(prefix)
+            await forget_keys(f"{prefix}:*")
     count, cuts = len(latencies), statistics.quantiles(latencies, n=100)
     paced_cuts = statistics.quantiles(paced, n=100)
     print(f"# track: closed loop {count} queries in {MEASURE_S:.0f} s ({count / MEASURE_S:.0f}"
@@ -315,14 +303,3 @@ async def run() -> list[Figure]:
             Figure("customer_query_paced_p99_ms", round(paced_cuts[98], 1), "ms"),
             Figure("customer_query_floor_p99_ms", round(floor_cuts[98], 1), "ms"),
             Figure("customer_query_floor_per_s", round(len(floor) / MEASURE_S), "req/s")]
-
-
-async def _forget(prefix: str) -> None:
-    """Delete this run's rate-limit counters and inbox keys from Redis."""
-    redis = Redis.from_url(REDIS_URL)
-    try:
-        keys = [key async for key in redis.scan_iter(match=f"{prefix}:*", count=1000)]
-        if keys:
-            await redis.delete(*keys)
-    finally:
-        await redis.aclose()

@@ -28,7 +28,20 @@ async def redis_for_test() -> AsyncIterator[tuple[Redis, str]]:
     try:
         yield client, prefix
     finally:
-        keys = [key async for key in client.scan_iter(match=f"{prefix}*", count=1000)]
-        if keys:
-            await client.delete(*keys)
+        await _delete_matching(client, f"{prefix}*")
         await client.aclose()
+
+
+async def forget_keys(pattern: str) -> None:
+    """Delete every key matching ``pattern`` (a test's or a benchmark's own prefix)."""
+    client = Redis.from_url(REDIS_URL)
+    try:
+        await _delete_matching(client, pattern)
+    finally:
+        await client.aclose()
+
+
+async def _delete_matching(client: Redis, pattern: str) -> None:
+    keys = [key async for key in client.scan_iter(match=pattern, count=1000)]
+    if keys:
+        await client.delete(*keys)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+import aiohttp
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,3 +41,17 @@ def start(*args: str, env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
         [sys.executable, "-m", "bot.cli", *args], env=env | {"PYTHONPATH": str(ROOT)}, cwd=cwd,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
+
+
+async def wait_healthy(port: int, deadline_s: float = 20) -> aiohttp.ClientResponse | None:
+    """The first answer of ``GET /healthz`` once the service listens, or None by the deadline."""
+    until = time.monotonic() + deadline_s
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < until:
+            try:
+                async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
+                    await response.read()
+                    return response
+            except aiohttp.ClientConnectionError:
+                await asyncio.sleep(0.1)
+    return None

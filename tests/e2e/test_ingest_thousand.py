@@ -37,7 +37,6 @@ import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
-from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -59,7 +58,7 @@ from tests.e2e.channel_traffic import (
 from tests.fakes.channels import douyin as fake_douyin
 from tests.fakes.channels.jd import FakeJos
 from tests.fakes.channels.wechat_shop import FakeWechatShop
-from tests.redis_support import REDIS_URL
+from tests.redis_support import forget_keys
 
 ORDERS = 1000
 MALFORMED = 20  # orders n = 7, 57, 107, ... 957: every channel gets some
@@ -174,17 +173,7 @@ async def stack(request: pytest.FixtureRequest) -> AsyncIterator[Stack]:
             await fake.close()
         await engine.dispose()
         if production:
-            await _delete_redis_keys(f"{prefix}:*")
-
-
-async def _delete_redis_keys(pattern: str) -> None:
-    redis = Redis.from_url(REDIS_URL)
-    try:
-        keys = [key async for key in redis.scan_iter(match=pattern, count=1000)]
-        if keys:
-            await redis.delete(*keys)
-    finally:
-        await redis.aclose()
+            await forget_keys(f"{prefix}:*")
 
 
 def first_pushes(platforms: Sequence[Platform], now: datetime) -> tuple[list[Batch], set[str]]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import signal
 import time
 from pathlib import Path
@@ -11,20 +10,7 @@ import aiohttp
 import pytest
 
 from storage.migrate import head_revision
-from tests.e2e.service import env_for, free_port, orderbot, start
-
-
-async def wait_healthy(port: int, deadline_s: float = 20) -> aiohttp.ClientResponse | None:
-    until = time.monotonic() + deadline_s
-    async with aiohttp.ClientSession() as session:
-        while time.monotonic() < until:
-            try:
-                async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
-                    await response.read()
-                    return response
-            except aiohttp.ClientConnectionError:
-                await asyncio.sleep(0.1)
-    return None
+from tests.e2e.service import env_for, free_port, orderbot, start, wait_healthy
 
 
 async def test_run_serves_healthz_and_stops_on_ctrl_c(tmp_path: Path) -> None:

@@ -47,10 +47,9 @@ from handlers.open_anomaly import OpenAnomaly, open_anomalies
 from storage.db import session_factory
 from storage.uow import SqlUnitOfWork
 from tests.conftest import fresh_engine
-from tests.e2e.service import env_for, free_port, orderbot, start
-from tests.e2e.test_service import wait_healthy
+from tests.e2e.service import env_for, free_port, orderbot, start, wait_healthy
 from tests.factories import make_order
-from tests.redis_support import REDIS_URL
+from tests.redis_support import REDIS_URL, forget_keys
 
 WAVES, PER_WAVE, WHILE_DOWN = 5, 40, 40
 TOTAL = WAVES * PER_WAVE + WHILE_DOWN
@@ -262,7 +261,5 @@ async def test_postgres_redis_service_and_worker_killed_and_restarted_fire_every
         try:
             await restart_scenario(stack, launch)
         finally:
-            keys = [k async for k in redis.scan_iter(match=f"{prefix}*", count=1000)]
-            if keys:
-                await redis.delete(*keys)
+            await forget_keys(f"{prefix}*")
             await engine.dispose()

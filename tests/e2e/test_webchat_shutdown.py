@@ -14,8 +14,7 @@ from pathlib import Path
 
 import aiohttp
 
-from tests.e2e.service import env_for, free_port, orderbot, start
-from tests.e2e.test_service import wait_healthy
+from tests.e2e.service import env_for, free_port, orderbot, start, wait_healthy
 
 HOLD_S = 60
 

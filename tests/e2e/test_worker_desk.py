@@ -9,7 +9,6 @@ in the worker process, not the "订单助手" fallback a process without the des
 
 from __future__ import annotations
 
-import asyncio
 import signal
 import subprocess
 import uuid
@@ -20,7 +19,6 @@ from pathlib import Path
 
 import aiohttp
 from aiohttp import web
-from redis.asyncio import Redis
 
 from bot.app import build_worker_app
 from bot.chat import CHAT
@@ -42,10 +40,10 @@ from storage.uow import SqlUnitOfWork
 from tests.conftest import fresh_engine
 from tests.e2e.chat_store import ingest
 from tests.e2e.chat_support import Page
-from tests.e2e.service import env_for, free_port, start
+from tests.e2e.service import env_for, free_port, start, wait_healthy
 from tests.factories import make_order
+from tests.redis_support import REDIS_URL, forget_keys
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
 ORDER = make_order(73, status=OrderState.LABEL_PRINTED)  # receiver 13800000073
 NUMBER = "SF1400000073"
 
@@ -72,20 +70,6 @@ async def _seed(url: str) -> None:
         await engine.dispose()
 
 
-async def _ready(base: str, run: subprocess.Popen[str]) -> None:
-    async with aiohttp.ClientSession() as session:
-        for _ in range(300):
-            assert run.poll() is None, run.communicate()[1]
-            try:
-                async with session.get(f"{base}/healthz") as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
-    raise AssertionError("orderbot run did not start")
-
-
 def _stop(process: subprocess.Popen[str]) -> str:
     """SIGINT, then what it wrote to stderr; a process that does not stop is killed."""
     if process.poll() is None:
@@ -95,17 +79,6 @@ def _stop(process: subprocess.Popen[str]) -> str:
     except subprocess.TimeoutExpired:
         process.kill()
         return process.communicate()[1]
-
-
-async def _forget(prefix: str) -> None:
-    """This test's inbox, lock and rate-limit keys."""
-    redis = Redis.from_url(REDIS_URL)
-    try:
-        keys = [key async for key in redis.scan_iter(match=f"{prefix}:*", count=1000)]
-        if keys:
-            await redis.delete(*keys)
-    finally:
-        await redis.aclose()
 
 
 @asynccontextmanager
@@ -119,12 +92,12 @@ async def run_and_worker(pg_url: str, tmp_path: Path) -> AsyncIterator[str]:
     worker = start("worker", env=env | {"ORDERBOT_INBOX__WORKERS": "1"}, cwd=tmp_path)
     base = f"http://127.0.0.1:{port}"
     try:
-        await _ready(base, run)
+        assert await wait_healthy(port) is not None, _stop(run)
         yield base
         assert worker.poll() is None, worker.communicate()[1]
     finally:
         worker_errors, run_errors = _stop(worker), _stop(run)
-        await _forget(prefix)
+        await forget_keys(f"{prefix}:*")
     assert worker.returncode == 0, worker_errors
     assert run.returncode == 0, run_errors
     assert "customer desk ready" in worker_errors  # the worker built its own desk
