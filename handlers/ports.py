@@ -230,8 +230,8 @@ class AnomalyRepository(Protocol):
 
     async def stalled_orders(self, *, before: datetime, states: Sequence[str],
                              limit: int) -> list[str]:
-        """Keys of orders in ``states`` whose state has not moved since ``before`` and that
-        have no open ORDER_STALLED anomaly."""
+        """Keys of orders in ``states`` whose state has not moved and whose parcels have no
+        carrier scan since ``before``, and that have no open ORDER_STALLED anomaly."""
         ...
 
 

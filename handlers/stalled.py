@@ -1,8 +1,13 @@
 """Timer handler: the periodic stalled-order scan (ORDER_STALLED, class C).
 
-An open order (paid and not yet delivered) whose status has not moved for
+An open order (paid and not yet delivered) that shows no movement for
 ``routing.stalled_after_s`` (48 h by default) is frozen with an ORDER_STALLED anomaly, routed
-like any other (warehouse by default). The scan is one durable timer that sets its successor
+like any other (warehouse by default). Movement is the newest of its last status change and
+its parcels' newest carrier scan: a parcel in transit for three days is scanned at every hub
+while the order stays in_transit, and freezing it would be a false alarm to the warehouse. A
+parcel that stops being scanned is first the silence check's (``handlers.check_silence``:
+verification task and a note to the customer after 36 h), then stalls here at 48 h; an order
+without parcels stalls on its status alone. The scan is one durable timer that sets its successor
 when it fires, so it survives restarts and runs once per period however many workers run.
 """
 
@@ -34,7 +39,7 @@ async def scan_stalled(uow: ChatUnitOfWork, timer: Timer, deps: ChatDeps, *,
     keys = await uow.anomalies.stalled_orders(before=before, states=[s.value for s in WATCHED],
                                               limit=PER_SCAN)
     for key in keys:
-        reason = f"订单 {hours:g} 小时没有任何状态变化，已冻结，请核实进度。"
+        reason = f"订单 {hours:g} 小时没有状态变化，也没有新的快递扫描，已冻结，请核实进度。"
         await open_anomaly(uow, OpenAnomaly(key, AnomalyCode.ORDER_STALLED, reason,
                                             {"stalled_since": before.isoformat()}),
                            deps, now=now)

@@ -16,10 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.anomalies import Anomaly, AnomalyCode, AnomalyStatus, Resolution
 from storage.mapping import to_anomaly
 from storage.tables import AnomalyRow, OrderEventRow, OrderRow
+from storage.tracking_tables import ParcelRow
 
 anomalies_t = AnomalyRow.__table__  # type: ignore[attr-defined]
 orders_t = OrderRow.__table__  # type: ignore[attr-defined]
 events_t = OrderEventRow.__table__  # type: ignore[attr-defined]
+parcels_t = ParcelRow.__table__  # type: ignore[attr-defined]
 _OPEN = AnomalyStatus.OPEN.value
 _STATE_EVENTS = ("ingested", "state_changed")
 
@@ -94,16 +96,26 @@ class SqlAnomalies:
 
     async def stalled_orders(self, *, before: datetime, states: Sequence[str],
                              limit: int) -> list[str]:
-        """Orders in ``states`` with no state event (ingested / state_changed) since
-        ``before`` and no open ORDER_STALLED anomaly: what the stalled scan opens one on."""
+        """Orders in ``states`` with no sign of movement since ``before`` and no open
+        ORDER_STALLED anomaly: what the stalled scan opens one on.
+
+        Movement is a state event (ingested / state_changed) or a carrier scan of one of the
+        order's parcels (``parcels.last_trace_at``, the newest scan): a parcel in transit for
+        days keeps its state (in_transit -> in_transit) while it is scanned at every hub, and
+        is not stalled. A parcel that stops being scanned is the silence check's first
+        (``handlers.check_silence``, 36 h), then stalls here like an order without parcels.
+        Each test is a NOT EXISTS probe on an index (uq_order_events_seq, ix_parcels_order_id,
+        ix_anomalies_order_status)."""
         moved = (select(events_t.c.id).where(events_t.c.order_id == orders_t.c.id,
                                              events_t.c.kind.in_(_STATE_EVENTS),
                                              events_t.c.at >= before).exists())
+        scanned = (select(parcels_t.c.id).where(parcels_t.c.order_id == orders_t.c.id,
+                                                parcels_t.c.last_trace_at >= before).exists())
         flagged = (select(anomalies_t.c.id).where(
             anomalies_t.c.order_id == orders_t.c.id, anomalies_t.c.status == _OPEN,
             anomalies_t.c.code == AnomalyCode.ORDER_STALLED.value).exists())
         query = (select(orders_t.c.channel, orders_t.c.channel_order_id)
-                 .where(orders_t.c.status.in_(list(states)), ~moved, ~flagged)
+                 .where(orders_t.c.status.in_(list(states)), ~moved, ~scanned, ~flagged)
                  .order_by(orders_t.c.id).limit(limit))
         return [f"{r.channel}:{r.channel_order_id}"
                 for r in (await self._session.execute(query)).all()]
