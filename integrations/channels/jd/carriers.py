@@ -2,10 +2,14 @@
 
 A JD order names its carrier only by this id (``OrderSearchInfo.logisticsId`` next to
 ``waybill``). Ids and names are those of JD's vendor logistics-company list (``logistics_list[]``
-of ``{logistics_id, logistics_name, ...}``, the list a vendor ships with), as captured from that
-API in a public JD integration (vender 202210). Entries that are not express carriers (厂家自送,
-用户自提) and companies ``core.carriers`` cannot track are left out: their waybills stay
-unregistered (logged), never guessed.
+of ``{logistics_id, logistics_name, logistics_remark, ...}``, the companies a vendor ships
+with) as captured from that API in a public JD integration (``vender_id`` 202210); where it was
+found is in ``jd/SOURCES.md``. That capture is the only id->name source found: 申通, 京东,
+德邦, 极兔/百世 ids are not in it, so their waybills stay unregistered (logged), never guessed.
+
+Left out: entries that are not express carriers (1274 厂家自送, 332098 用户自提), 2094 快捷速递
+(ceased) and 313214 如风达. 优速 is listed although ``core.carriers`` cannot track it yet, so
+the log names it.
 """
 
 from __future__ import annotations
@@ -18,5 +22,6 @@ LOGISTICS_COMPANIES = MappingProxyType({
     "467": "顺丰快递",
     "1327": "韵达快递",
     "1499": "中通速递",
+    "1747": "优速快递",
     "2170": "邮政快递包裹",
 })  # fmt: skip

@@ -20,6 +20,7 @@ from typing import Any
 from core.order import Invoice, InvoiceKind, Order, OrderLine, Receiver, Shipment
 from core.states import OrderState
 from integrations.channels import payload as r
+from integrations.channels.carrier_ids import company_name
 from integrations.channels.jd.carriers import LOGISTICS_COMPANIES
 from integrations.channels.jd.statuses import STATUSES
 from integrations.channels.shipments import shipment, unique
@@ -56,8 +57,8 @@ def map_order(doc: Mapping[str, Any], path: str) -> Order:
 
 def _shipment(doc: Mapping[str, Any], path: str) -> Shipment | None:
     company = r.text(doc.get("logisticsId"), f"{path}.logisticsId")
-    return shipment(r.text(doc.get("waybill"), f"{path}.waybill"),
-                    [LOGISTICS_COMPANIES.get(company or "")],
+    number = r.text(doc.get("waybill"), f"{path}.waybill")
+    return shipment(number, [company_name(LOGISTICS_COMPANIES, company, number, channel=CHANNEL)],
                     where=f"{CHANNEL}:{doc.get('orderId')} {path} logisticsId={company}")
 
 

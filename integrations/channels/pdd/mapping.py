@@ -26,6 +26,7 @@ from core.errors import UnknownStatusError
 from core.order import Invoice, InvoiceKind, Order, OrderLine, Receiver, Shipment
 from core.states import OrderState
 from integrations.channels.base import ChannelPayloadError, PushContent, WebhookRequest
+from integrations.channels.carrier_ids import company_name
 from integrations.channels.payload import (
     arr,
     ident,
@@ -146,8 +147,8 @@ def map_order(order: Mapping[str, Any], path: str = "$") -> Order:
 
 def _shipment(order: Mapping[str, Any], path: str) -> Shipment | None:
     company = optional_ident(order.get("logistics_id"), f"{path}.logistics_id")
-    return shipment(text(order.get("tracking_number"), f"{path}.tracking_number"),
-                    [LOGISTICS_COMPANIES.get(company or "")],
+    number = text(order.get("tracking_number"), f"{path}.tracking_number")
+    return shipment(number, [company_name(LOGISTICS_COMPANIES, company, number, channel=CHANNEL)],
                     where=f"{CHANNEL}:{order.get('order_sn')} {path} logistics_id={company}")
 
 

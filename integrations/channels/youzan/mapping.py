@@ -24,6 +24,7 @@ from core.order import Invoice, InvoiceKind, Order, OrderLine, Receiver, Shipmen
 from core.states import OrderState
 from integrations.channels import payload as r
 from integrations.channels.base import ChannelPayloadError
+from integrations.channels.carrier_ids import company_name
 from integrations.channels.shipments import shipment, unique
 from integrations.channels.youzan.carriers import EXPRESS_COMPANIES
 from integrations.channels.youzan.statuses import STATUSES
@@ -72,9 +73,9 @@ def _shipments(delivery: object, path: str, tid: object) -> tuple[Shipment, ...]
         for dist, where in r.items(r.obj(order, f"{path}[{i}]"), "dists", f"{path}[{i}]"):
             info = r.obj(dist.get("express_info") or {}, f"{where}.express_info")
             company = r.optional_ident(info.get("express_id"), f"{where}.express_info.express_id")
+            number = r.text(info.get("express_no"), f"{where}.express_info.express_no")
             found.append(shipment(
-                r.text(info.get("express_no"), f"{where}.express_info.express_no"),
-                [EXPRESS_COMPANIES.get(company or "")],
+                number, [company_name(EXPRESS_COMPANIES, company, number, channel=CHANNEL)],
                 where=f"{CHANNEL}:{tid} {where} express_id={company}"))
     return unique(found)
 
