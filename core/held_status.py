@@ -26,8 +26,11 @@ to push again. Instead (decided here, pure; handlers store and announce):
 * ORDER_STALLED asks "is this order still moving?". An observed move answers it: when the
   stall is the only thing in the way, the move is applied and the stall closes by itself
   (``clears``); with another hold (a C freeze) the move is deferred and the stall stays open,
-  then closes when the deferral is applied at release. Resolving the stall without a move would
-  be pointless: the stalled scan would reopen it on the next run (no state event since).
+  then closes when the deferral is applied at release. A carrier scan that moves no status
+  (in_transit -> in_transit) answers it too when it is fresh (``core.tracking.
+  scan_answers_stall``): the stalled scan counts an order's newest carrier scan as movement, so
+  it would not reopen the stall. Resolving a stall with no movement at all would be pointless:
+  the next run reopens it.
 
 A carrier scan (``core.tracking``: 揽收, 在途, 派件, 签收) is the same kind of report, decided by
 the same ``plan_move``: applied when nothing holds the order, answering a stall; otherwise kept

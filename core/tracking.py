@@ -175,6 +175,18 @@ def order_move(current: OrderState, target: OrderState | None, holds: Iterable[s
     return move, None
 
 
+def scan_answers_stall(previous_scan: datetime | None, newest_scan: datetime | None, *,
+                       now: datetime, stalled_after: timedelta) -> bool:
+    """Whether a report shows the parcel moving, which answers an ORDER_STALLED even when the
+    order's status stays where it is (in_transit -> in_transit): its newest scan is newer than
+    the one stored before, and recent enough that the stalled scan, which counts the newest
+    carrier scan as movement, would not flag the order again (within ``stalled_after``). A
+    late push of an old scan answers nothing."""
+    if newest_scan is None or (previous_scan is not None and newest_scan <= previous_scan):
+        return False
+    return newest_scan >= now - stalled_after
+
+
 def is_overdue(parcel: Parcel, now: datetime) -> bool:
     """An open parcel with no new scan for ``SILENCE`` (the customer is told so, honestly)."""
     return parcel.state not in FINAL and parcel.last_activity + SILENCE <= now

@@ -8,10 +8,12 @@ optimistic version check; the loser retries with fresh state.
 
 A scan of a held order is decided like a channel's status for it (``core.held_status``), in
 the same transaction: with a stall as the only hold the order moves and the stall closes
-(``auto``, cards and timers); with another hold the status is kept as a
-``carrier_status_deferred`` event (applied on release, like a channel's) and every open card of
-the order gets a 【快递】 line (``handlers.channel_news.tell_carrier_scan``): the parcel left
-while the hold was meant to keep it. Delivery (签收) while held is kept the same way: the hold
+(``auto``, cards and timers), and a fresh scan that moves no status (in_transit ->
+in_transit) closes it too, since the stalled scan counts the newest scan as movement; with
+another hold the status is kept as a ``carrier_status_deferred`` event (applied on release,
+like a channel's) and every open card of the order gets a 【快递】 line
+(``handlers.channel_news.tell_carrier_scan``): the parcel left while the hold was meant to
+keep it. Delivery (签收) while held is kept the same way: the hold
 stays for a person, the card says the parcel was signed for.
 """
 
@@ -22,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from core.anomalies import Resolution
+from core.anomalies import AnomalyCode, Resolution
 from core.carriers import carrier
 from core.errors import ConcurrencyError
 from core.held_status import (
@@ -44,6 +46,7 @@ from core.tracking import (
     accepted_state,
     order_move,
     order_target,
+    scan_answers_stall,
 )
 from handlers.anomaly_actions import resolve_anomaly
 from handlers.channel_news import tell_carrier_scan
@@ -130,7 +133,8 @@ async def _apply_once(deps: TrackingDeps, report: TrackReport, now: datetime) ->
         updated = _updated(parcel, report, now)
         next_poll = now + timedelta(seconds=_poll_interval(deps, updated))
         await uow.parcels.save(updated, at=now, next_poll_at=next_poll)
-        advanced = await _advance_order(uow, updated, report, deps, now)
+        advanced = await _advance_order(uow, updated, report, deps, now,
+                                        previous_scan=parcel.last_trace_at)
         await uow.commit()
     if advanced.told:
         deps.chat.queued()
@@ -169,9 +173,12 @@ class _Advanced:
 
 
 async def _advance_order(uow: TrackingUnitOfWork, parcel: Parcel, report: TrackReport,
-                         deps: TrackingDeps, now: datetime) -> _Advanced:
+                         deps: TrackingDeps, now: datetime, *,
+                         previous_scan: datetime | None) -> _Advanced:
     """Move the order as far as all its parcels prove, with one event per step; a held
-    order keeps the status for its release and its cards are told."""
+    order keeps the status for its release and its cards are told. A fresh scan that moves
+    no status (in_transit -> in_transit) still answers a stall: the stalled scan counts it
+    as movement (``core.tracking.scan_answers_stall``)."""
     if parcel.order_key is None:
         return _Advanced()
     stored = (await uow.orders.load_many([parcel.order_key])).get(parcel.order_key)
@@ -187,18 +194,34 @@ async def _advance_order(uow: TrackingUnitOfWork, parcel: Parcel, report: TrackR
         kept, told = await _keep(uow, stored, target, scan, report, now)
         return _Advanced(held=why, kept=kept, told=told)
     if not move.steps:
+        stall = AnomalyCode.ORDER_STALLED.value
+        if why is None and stall in stored.holds and scan_answers_stall(
+                previous_scan, parcel.last_trace_at, now=now,
+                stalled_after=timedelta(seconds=deps.chat.anomalies.routing.stalled_after_s)):
+            told = await _close(uow, parcel.order_key, (stall,), deps, now,
+                                done="自动关闭（快递有新扫描，包裹仍在流转）")
+            return _Advanced(told=told)
         return _Advanced(held=why)
     events = carrier_steps(stored.head, parcel.order_key, stored.order.status, move.steps,
                            at=now, scan=scan)
     await uow.orders.save_change(stored, replace(stored.order, status=move.steps[-1]), events,
                                  at=now)
-    told = False
-    for anomaly in [a for a in await uow.anomalies.for_order(parcel.order_key)
-                    if a.code.value in move.clears]:  # a stall: the parcel is moving
-        told |= await resolve_anomaly(uow, anomaly.id or 0, actor="system",
-                                      how=Resolution.AUTO, deps=deps.chat, now=now,
-                                      done=f"自动关闭（快递扫描订单「{label(move.steps[-1])}」）")
+    told = await _close(uow, parcel.order_key, move.clears, deps, now,  # a stall: it moves
+                        done=f"自动关闭（快递扫描订单「{label(move.steps[-1])}」）")
     return _Advanced(tuple(s.value for s in move.steps), told=told)
+
+
+async def _close(uow: TrackingUnitOfWork, key: str, codes: Sequence[str], deps: TrackingDeps,
+                 now: datetime, *, done: str) -> bool:
+    """Resolve the order's open anomalies with ``codes`` by itself (``auto``); whether card
+    updates were queued."""
+    if not codes:
+        return False
+    told = False
+    for anomaly in [a for a in await uow.anomalies.for_order(key) if a.code.value in codes]:
+        told |= await resolve_anomaly(uow, anomaly.id or 0, actor="system",
+                                      how=Resolution.AUTO, deps=deps.chat, now=now, done=done)
+    return told
 
 
 async def _keep(uow: TrackingUnitOfWork, stored: StoredOrder, target: OrderState,

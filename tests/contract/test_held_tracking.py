@@ -13,6 +13,9 @@ Transcripts:
   closes by itself (``auto``, its card says the carrier scanned it, its timer goes).
 * Stalled and frozen, and the parcel is signed for (签收): kept, the stall stays; the release
   of the freeze moves the order to delivered and then closes the stall.
+* Stalled in transit (scans stopped), and the parcel is scanned in transit again: no status
+  moves, yet the stall closes by itself (the stalled scan counts the newest scan as movement,
+  so it would not reopen it); a late push of a scan older than 48 h closes nothing.
 """
 
 from __future__ import annotations
@@ -187,3 +190,30 @@ async def test_delivery_while_frozen_and_stalled_waits_for_the_release(
     assert "自动关闭（快递扫描订单已流转）" in stall_status
     assert await events(engine, order.key, "state_changed", to="delivered",
                         via="carrier") == 1
+
+
+async def test_a_fresh_scan_answers_a_stall_though_the_order_stays_in_transit(
+        tracking: TrackingDeps, new_uow: UowFactory, engine: AsyncEngine) -> None:
+    order, deps = make_order(65, status=OrderState.IN_TRANSIT), tracking.chat
+    await ingest(new_uow, order)
+    await parcel_for(tracking, order, "ZT65")
+    hour = timedelta(hours=1)
+    await apply_report(tracking, report("ZT65", T.IN_TRANSIT, "【南京转运中心】已发出",
+                                        T0 + hour), now=T0 + hour)
+    stalled = await freeze(deps, order, AnomalyCode.ORDER_STALLED)  # as the scan at 49 h would
+    late = await apply_report(tracking, report("ZT65", T.IN_TRANSIT, "【合肥转运中心】已到达",
+                                               T0 + 2 * hour), now=T0 + 60 * hour)
+    assert late.held is None and late.order_moves == ()  # 58 h old: answers nothing
+    assert await status_of(deps, order) == (OrderState.IN_TRANSIT, ("ORDER_STALLED",))
+
+    fresh = await apply_report(tracking, report("ZT65", T.IN_TRANSIT, "【杭州转运中心】已到达",
+                                                T0 + 61 * hour), now=T0 + 61 * hour)
+    assert fresh.order_moves == () and not fresh.kept
+    assert await status_of(deps, order) == (OrderState.IN_TRANSIT, ())
+    async with new_uow() as uow:
+        anomaly = await uow.anomalies.get(stalled)
+    assert anomaly is not None and anomaly.resolution is not None
+    assert (anomaly.resolution.value, anomaly.resolved_by) == ("auto", "system")
+    _, status = await card_body(deps, order, stalled)
+    assert "自动关闭（快递有新扫描，包裹仍在流转）" in status
+    assert await events(engine, order.key, "state_changed") == 0

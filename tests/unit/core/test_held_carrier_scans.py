@@ -28,7 +28,7 @@ from core.held_status import (
 )
 from core.ingest import Arrival, StoredOrder, ingest
 from core.states import OrderState
-from core.tracking import order_move
+from core.tracking import order_move, scan_answers_stall
 from tests.factories import T0, make_order
 
 S = OrderState
@@ -121,6 +121,19 @@ def test_a_scan_answers_a_stall_alone_but_not_a_stall_under_a_freeze() -> None:
     both, _ = order_move(S.LABEL_PRINTED, S.PICKED_UP, (*FROZEN, *STALLED))
     assert both.deferred and both.clears == ()
 
+
+def test_a_fresh_scan_without_a_move_answers_a_stall_an_old_or_repeated_one_does_not() -> None:
+    hours, now = timedelta(hours=1), T0 + timedelta(hours=100)
+    window = timedelta(hours=48)
+    newer = now - 2 * hours
+    assert scan_answers_stall(now - 60 * hours, newer, now=now, stalled_after=window)
+    assert scan_answers_stall(None, newer, now=now, stalled_after=window)
+    assert scan_answers_stall(None, now - window, now=now, stalled_after=window)  # its edge
+    assert not scan_answers_stall(newer, newer, now=now, stalled_after=window)  # same scan
+    assert not scan_answers_stall(newer, now - 3 * hours, now=now, stalled_after=window)
+    assert not scan_answers_stall(now - 60 * hours, now - 50 * hours, now=now,
+                                  stalled_after=window)  # a late push of an old scan
+    assert not scan_answers_stall(now - 60 * hours, None, now=now, stalled_after=window)
 
 def test_the_carrier_line_sits_beside_the_channel_line_and_is_carried_on() -> None:
     record = CardRecord(Card(card_id="an-1", title="[C] 清关被拒", body="海关退回"),
