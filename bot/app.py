@@ -48,8 +48,8 @@ from integrations.intake import ChannelIntake, Shop
 from storage.db import create_engine, schema_version, session_factory
 from storage.inbox.coalesce import CoalescingPut
 from storage.inbox.sql import SqlInbox
-from storage.inbox.wiring import InboxSettings, open_inbox, open_redis
-from storage.locks import MemoryLocks, RedisLocks
+from storage.inbox.wiring import InboxSettings, open_inbox
+from storage.locks import deployment_locks
 from storage.migrate import head_revision
 from storage.poll_cursors import SqlPollCursors
 from storage.uow import SqlUnitOfWork
@@ -135,6 +135,11 @@ async def _inbox_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
 
 
+def locks_url(config: Config) -> str | None:
+    """Where singleton locks live: the inbox's Redis, or nowhere shared (embedded)."""
+    return config.inbox.redis_url if config.inbox.backend == "redis" else None
+
+
 async def _scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
     """Periodic jobs (apscheduler, in-process). Singleton jobs take a Redis lock when several
     processes share one Redis."""
@@ -146,11 +151,8 @@ async def _scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
     scheduler.add_job(dead_letter_digests, "interval", seconds=digest_interval_s(config),
                       args=[app], id="dead-letter-digests", coalesce=True, max_instances=1)
     async with contextlib.AsyncExitStack() as stack:
-        locks: Locks = MemoryLocks()
-        if config.inbox.backend == "redis":
-            redis = await stack.enter_async_context(
-                open_redis(config.inbox.redis_url, max_connections=20))
-            locks = RedisLocks(redis, prefix=f"{config.inbox.stream_prefix}:lock")
+        locks: Locks = await deployment_locks(stack, locks_url(config),
+                                              config.inbox.stream_prefix, max_connections=20)
         session = await stack.enter_async_context(new_session())
         deps = PollDeps(lambda: session, app[INBOX], SqlPollCursors(app[DATABASE].engine), locks,
                         utcnow)

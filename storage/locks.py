@@ -16,6 +16,7 @@ import logging
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack
 from typing import Protocol
 
 from redis.asyncio import Redis
@@ -148,3 +149,16 @@ async def _keep(lock: Lock) -> None:
             log.warning("lock %s was lost (expired and taken over); the job keeps running",
                         lock.name)
             return
+
+
+async def deployment_locks(stack: AsyncExitStack, redis_url: str | None, prefix: str, *,
+                           max_connections: int) -> RedisLocks | MemoryLocks:
+    """Locks every process of the deployment shares: on Redis (its own small client, closed
+    with ``stack``) when the inbox is on Redis, in-process otherwise (one process embedded)."""
+    if redis_url is None:
+        return MemoryLocks()
+    from storage.inbox.wiring import open_redis  # the one way a client is configured
+
+    redis = await stack.enter_async_context(open_redis(redis_url,
+                                                       max_connections=max_connections))
+    return RedisLocks(redis, prefix=f"{prefix}:lock")

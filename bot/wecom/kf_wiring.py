@@ -19,9 +19,8 @@ from bot.wecom.kf import PLATFORM, KfEvent
 from bot.wecom.kf_api import KfSender, WeComKfApi
 from bot.wecom.kf_sync import KfSync, Locks
 from handlers.ports import ChatSender
-from storage.inbox.wiring import open_redis
 from storage.kf_cursors import SqlKfCursors
-from storage.locks import MemoryLocks, RedisLocks
+from storage.locks import deployment_locks
 
 log = logging.getLogger("orderbot.wecom.kf")
 
@@ -59,15 +58,12 @@ def kf_waker(app: web.Application) -> Callable[[KfEvent], None]:
 
 async def kf_ctx(app: web.Application) -> AsyncIterator[None]:
     """Run the sync for the app's lifetime (appended after the inbox's ctx: it puts there)."""
-    from bot.app import CONFIG, DATABASE  # the composition root's keys (no import cycle)
+    from bot.app import CONFIG, DATABASE, locks_url  # the composition root (no import cycle)
 
     config = app[CONFIG]
     async with contextlib.AsyncExitStack() as stack:
-        locks: Locks = MemoryLocks()
-        if config.inbox.backend == "redis":
-            redis = await stack.enter_async_context(
-                open_redis(config.inbox.redis_url, max_connections=4))
-            locks = RedisLocks(redis, prefix=f"{config.inbox.stream_prefix}:lock")
+        locks: Locks = await deployment_locks(stack, locks_url(config),
+                                              config.inbox.stream_prefix, max_connections=4)
         sync = KfSync(app[KF_API], app[INBOX], SqlKfCursors(app[DATABASE].engine), locks,
                       config.wecom, clock=app.get(CLOCK, utcnow))
         app[KF_SYNC] = sync

@@ -27,8 +27,7 @@ from bot.wecom.aibot_frames import PLATFORM
 from bot.wecom.aibot_sender import WeComBotSender
 from bot.wecom.longconn import LongConnection
 from handlers.ports import ChatSender, Inbox
-from storage.inbox.wiring import open_redis
-from storage.locks import RedisLocks
+from storage.locks import deployment_locks
 
 log = logging.getLogger("orderbot.wecom.bot")
 
@@ -55,17 +54,16 @@ def connect_outbox(link: LongConnection | None, outbox: OutboxSender) -> None:
 
 async def robot_ctx(app: web.Application) -> AsyncIterator[None]:
     """Run the link for the app's lifetime (as the leader when several processes share Redis)."""
-    from bot.app import CONFIG  # the composition root's key (no import cycle)
+    from bot.app import CONFIG, locks_url  # the composition root (no import cycle)
 
     config, link = app[CONFIG], app.get(WECOM_BOT)
     if link is None:
         yield
         return
     async with contextlib.AsyncExitStack() as stack:
-        if config.inbox.backend == "redis":
-            redis = await stack.enter_async_context(
-                open_redis(config.inbox.redis_url, max_connections=4))
-            locks = RedisLocks(redis, prefix=f"{config.inbox.stream_prefix}:lock")
+        if (url := locks_url(config)) is not None:
+            locks = await deployment_locks(stack, url, config.inbox.stream_prefix,
+                                           max_connections=4)
             lock = locks.lock(f"wecom_bot:{config.wecom_bot.bot_id}",
                               int(config.wecom_bot.leader_ttl_s * 1000))
             task = asyncio.create_task(lead(lock, _term(link), link.stop, name="WeCom bot"),
