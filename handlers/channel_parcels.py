@@ -39,7 +39,11 @@ def channel_parcels(result: BatchResult, *, at: datetime) -> list[Parcel]:
 
 async def register_channel_parcels(uow: UnitOfWork, result: BatchResult, *, at: datetime
                                    ) -> int:
-    """Store the batch's waybills as parcels; how many were new."""
+    """Store the batch's waybills as parcels, and bind the parcels that were registered for
+    the batch's new orders before they arrived; how many were new."""
+    created = [outcome.key for outcome in result.outcomes if outcome.created]
+    if created and (bound := await uow.parcels.bind_waiting(created)):
+        log.info("bound %d parcel(s) registered before their order arrived", bound)
     parcels = channel_parcels(result, at=at)
     if not parcels:
         return 0

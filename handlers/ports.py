@@ -127,6 +127,11 @@ class ChannelParcels(Protocol):
         adds nothing (bound to the order when it had none). How many were new."""
         ...
 
+    async def bind_waiting(self, order_keys: Sequence[str]) -> int:
+        """Give parcels registered with these order keys before the orders existed (a WMS
+        label ahead of the channel's push) the orders' row ids. How many were bound."""
+        ...
+
 
 class UnitOfWork(Protocol):
     """One transaction. ``async with uow:``; leaving without ``commit()`` rolls back."""

@@ -16,16 +16,16 @@ from core.carriers import Carrier
 from core.customer_query import OrderFacts
 from core.tracking import Parcel, TraceLine, TrackReport
 from handlers.chat_deps import ChatDeps
-from handlers.ports import ChatUnitOfWork
+from handlers.ports import ChannelParcels, ChatUnitOfWork
 
 
-class ParcelRepository(Protocol):
+class ParcelRepository(ChannelParcels, Protocol):
+    """Ingestion's parcel port plus what tracking and the customer desk need."""
+
     async def register(self, parcel: Parcel, *, at: datetime) -> tuple[Parcel, bool]:
         """Insert, or return the stored parcel (bound to ``parcel.order_key`` when it had no
         order yet). True when it was created."""
         ...
-
-    async def register_bound(self, parcels: Sequence[Parcel], *, at: datetime) -> int: ...
 
     async def get(self, parcel_id: int, *, lock: bool = False) -> Parcel | None: ...
 

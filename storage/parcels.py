@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, func, insert, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.tracking import FINAL, Parcel, TraceLine, TrackingState
@@ -106,6 +106,22 @@ class SqlParcels:
                 .values(order_key=p.order_key, order_id=ids.get(p.order_key or ""),
                         channel=p.channel, updated_at=at))
         return len(new)
+
+    async def bind_waiting(self, order_keys: Sequence[str]) -> int:
+        """Parcels registered with one of these order keys before the order was stored get its
+        row id (the customer desk and the stalled scan join parcels by ``order_id``). One
+        UPDATE ... FROM orders through the order_key index; usually it matches nothing."""
+        numbers = {key.split(":", 1)[1] for key in order_keys if ":" in key}
+        if not numbers:
+            return 0
+        key = orders_t.c.channel + literal(":") + orders_t.c.channel_order_id
+        result = await self._session.execute(
+            update(parcels_t).where(parcels_t.c.order_id.is_(None),
+                                    parcels_t.c.order_key.in_(sorted(order_keys)),
+                                    orders_t.c.channel_order_id.in_(sorted(numbers)),
+                                    parcels_t.c.order_key == key)
+            .values(order_id=orders_t.c.id))
+        return int(getattr(result, "rowcount", 0) or 0)
 
     async def _bind(self, stored: Parcel, parcel: Parcel, at: datetime) -> None:
         await self._session.execute(

@@ -79,3 +79,19 @@ async def test_two_batches_racing_for_one_waybill_both_commit(new_uow: UowFactor
     async with engine.connect() as conn:
         orders = (await conn.execute(text("SELECT count(*) FROM orders"))).scalar_one()
     assert orders == 2
+
+
+async def test_a_parcel_registered_before_its_order_is_bound_when_the_order_arrives(
+        new_uow: UowFactory, engine: AsyncEngine) -> None:
+    """A WMS label registered with the order key ahead of the channel's push: once the order
+    is stored the parcel carries its row id, so the desk finds the order by tracking number."""
+    order = make_order(6)
+    async with new_uow() as uow:
+        await uow.parcels.register(Parcel("SF", "SF600", order.key, order.channel, "wms", AT),
+                                   at=AT)
+        await uow.commit()
+    assert await rows(engine) == [("SF600", "SF", order.key, "wms", None)]  # no order yet
+    await ingest(new_uow, make_order(7), order)
+    assert await rows(engine) == [("SF600", "SF", order.key, "wms", True)]
+    async with new_uow() as uow:
+        assert await uow.parcels.bind_waiting([order.key]) == 0  # bound once, nothing left
