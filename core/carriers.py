@@ -7,6 +7,9 @@ parcel we cannot name a carrier for cannot be tracked, and guessing would query 
 Provider codes: 快递100 ``com`` (lower case, its 快递公司编码表 kdbm) and 快递鸟 ``ShipperCode``
 (upper case, its 快递公司编码 list). ``transit_days`` is our own rule of thumb for mainland
 parcels from the first scan (used only for the expected-delivery estimate, shown as such).
+The codes of the last six (优速, 天天, 宅急送, 跨越, 中通快运, 壹米滴答) were taken from published
+code tables that agree with each other (快递100 kdbm names, 快递鸟 ShipperCode lists); 安能 is
+left out until its 快递100 code is confirmed (快递鸟 has ANE and ANEKY for its two services).
 """
 
 from __future__ import annotations
@@ -43,6 +46,13 @@ CARRIERS: tuple[Carrier, ...] = (
     Carrier("DBL", "德邦快递", "debangwuliu", "DBL", (2, 4), False, ("德邦", "德邦物流")),
     Carrier("JTSD", "极兔速递", "jtexpress", "JTSD", (2, 4), False, ("极兔", "J&T", "极兔快递")),
     Carrier("HTKY", "百世快递", "huitongkuaidi", "HTKY", (2, 4), False, ("百世", "百世汇通")),
+    # Named by platform company-id tables (拼多多/京东/有赞, integrations/channels/*/carriers.py).
+    Carrier("UC", "优速快递", "youshuwuliu", "UC", (2, 4), False, ("优速",)),
+    Carrier("HHTT", "天天快递", "tiantian", "HHTT", (2, 4), False, ("天天",)),
+    Carrier("ZJS", "宅急送", "zhaijisong", "ZJS", (2, 4), False, ("宅急送快递",)),
+    Carrier("KYSY", "跨越速运", "kuayue", "KYSY", (1, 2), True, ("跨越",)),
+    Carrier("ZTOKY", "中通快运", "zhongtongkuaiyun", "ZTOKY", (2, 5), False, ()),
+    Carrier("YMDD", "壹米滴答", "yimidida", "YMDD", (2, 5), False, ()),
 )
 
 

@@ -8,8 +8,7 @@ found is in ``jd/SOURCES.md``. That capture is the only id->name source found: �
 德邦, 极兔/百世 ids are not in it, so their waybills stay unregistered (logged), never guessed.
 
 Left out: entries that are not express carriers (1274 厂家自送, 332098 用户自提), 2094 快捷速递
-(ceased) and 313214 如风达. 优速 is listed although ``core.carriers`` cannot track it yet, so
-the log names it.
+(ceased) and 313214 如风达.
 """
 
 from __future__ import annotations

@@ -8,8 +8,8 @@ logistics_company, available}``) exactly as that API returned them in one captur
 
 Listed: the mainland express and 快运 companies Chinese sellers ship with. Names go through
 ``core.carriers.carrier`` like any other channel's; a company ``core.carriers`` cannot track yet
-(优速, 天天, 宅急送, 跨越, 安能, 中通快运, 壹米滴答) is listed anyway so the log names it, and it
-resolves the day ``core.carriers`` gains it. An id not listed (丰网 among them: it started in
+(安能快递, 安能快运) is listed anyway so the log names it, and it resolves the day
+``core.carriers`` gains it. An id not listed (丰网 among them: it started in
 2021, after the capture) leaves the waybill unregistered and logged, never guessed.
 """
 

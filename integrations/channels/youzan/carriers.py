@@ -9,8 +9,7 @@ A 有赞 waybill names its carrier only by this id (``delivery_order[].dists[].e
 * 4 and 25: an integrator's enum of the ids it sends to ``youzan.logistics.online.confirm``
   (``out_stype``, "物流公司编号, 可以通过请求 youzan.logistics.express.get 该接口获得"):
   ``STO("1")``, ``YUNDA("4")``, ``ZJS("25")``. Its ``STO`` = 1 agrees with the response above;
-  the names are kept as the enum spells them. ``ZJS`` (宅急送) is one ``core.carriers`` cannot
-  track yet; it is listed so the log names it.
+  the names are kept as the enum spells them (``ZJS`` is 宅急送's code in ``core.carriers``).
 
 Ids not listed leave the waybill unregistered (logged), never guessed. The full list comes from
 that API with a shop's token.

@@ -59,7 +59,7 @@ def test_carrier_names_and_provider_codes() -> None:
     assert by_provider_code("kuaidi100", "zhongtong").code == "ZTO"
     assert by_provider_code("kdniao", "DBL").kuaidi100 == "debangwuliu"
     with pytest.raises(UnknownCarrierError):
-        carrier("天天快递")
+        carrier("安能物流")
 
 
 def _k100() -> tuple[FakeKuaidi100, kuaidi100.Kuaidi100]:
