@@ -20,7 +20,6 @@ from typing import Any
 from core.order import Invoice, InvoiceKind, Order, OrderLine, Receiver, Shipment
 from core.states import OrderState
 from integrations.channels import payload as r
-from integrations.channels.carrier_ids import company_name
 from integrations.channels.jd.carriers import LOGISTICS_COMPANIES
 from integrations.channels.jd.statuses import STATUSES
 from integrations.channels.shipments import shipment, unique
@@ -58,8 +57,9 @@ def map_order(doc: Mapping[str, Any], path: str) -> Order:
 def _shipment(doc: Mapping[str, Any], path: str) -> Shipment | None:
     company = r.text(doc.get("logisticsId"), f"{path}.logisticsId")
     number = r.text(doc.get("waybill"), f"{path}.waybill")
-    return shipment(number, [company_name(LOGISTICS_COMPANIES, company, number, channel=CHANNEL)],
-                    where=f"{CHANNEL}:{doc.get('orderId')} {path} logisticsId={company}")
+    return shipment(number, [LOGISTICS_COMPANIES.get(company or "")],
+                    where=f"{CHANNEL}:{doc.get('orderId')} {path} logisticsId={company}",
+                    carrier_id=company)
 
 
 def _buyer(doc: Mapping[str, Any], path: str) -> str | None:

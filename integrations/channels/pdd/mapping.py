@@ -26,7 +26,6 @@ from core.errors import UnknownStatusError
 from core.order import Invoice, InvoiceKind, Order, OrderLine, Receiver, Shipment
 from core.states import OrderState
 from integrations.channels.base import ChannelPayloadError, PushContent, WebhookRequest
-from integrations.channels.carrier_ids import company_name
 from integrations.channels.payload import (
     arr,
     ident,
@@ -148,8 +147,9 @@ def map_order(order: Mapping[str, Any], path: str = "$") -> Order:
 def _shipment(order: Mapping[str, Any], path: str) -> Shipment | None:
     company = optional_ident(order.get("logistics_id"), f"{path}.logistics_id")
     number = text(order.get("tracking_number"), f"{path}.tracking_number")
-    return shipment(number, [company_name(LOGISTICS_COMPANIES, company, number, channel=CHANNEL)],
-                    where=f"{CHANNEL}:{order.get('order_sn')} {path} logistics_id={company}")
+    return shipment(number, [LOGISTICS_COMPANIES.get(company or "")],
+                    where=f"{CHANNEL}:{order.get('order_sn')} {path} logistics_id={company}",
+                    carrier_id=company)
 
 
 def _line(item: Mapping[str, Any], path: str) -> OrderLine:

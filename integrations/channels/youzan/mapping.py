@@ -24,7 +24,6 @@ from core.order import Invoice, InvoiceKind, Order, OrderLine, Receiver, Shipmen
 from core.states import OrderState
 from integrations.channels import payload as r
 from integrations.channels.base import ChannelPayloadError
-from integrations.channels.carrier_ids import company_name
 from integrations.channels.shipments import shipment, unique
 from integrations.channels.youzan.carriers import EXPRESS_COMPANIES
 from integrations.channels.youzan.statuses import STATUSES
@@ -75,8 +74,8 @@ def _shipments(delivery: object, path: str, tid: object) -> tuple[Shipment, ...]
             company = r.optional_ident(info.get("express_id"), f"{where}.express_info.express_id")
             number = r.text(info.get("express_no"), f"{where}.express_info.express_no")
             found.append(shipment(
-                number, [company_name(EXPRESS_COMPANIES, company, number, channel=CHANNEL)],
-                where=f"{CHANNEL}:{tid} {where} express_id={company}"))
+                number, [EXPRESS_COMPANIES.get(company or "")],
+                where=f"{CHANNEL}:{tid} {where} express_id={company}", carrier_id=company))
     return unique(found)
 
 
