@@ -40,6 +40,7 @@ import asyncpg
 
 from bench.common import Figure, postgres_database
 from tests.e2e.pushes import YOUZAN_SHOP, youzan_order, youzan_push
+from tests.redis_support import forget_keys
 
 BURST_SECONDS, BURST_LINES, CONNECTIONS = 8, 40_000, 64
 RATE_SECONDS, RATE_CONNECTIONS, RATE_PER_S = 5, 64, 1_000
@@ -54,12 +55,12 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def service(url: str, port: int, folder: Path) -> Iterator[list[int]]:
+def service(url: str, port: int, folder: Path, prefix: str) -> Iterator[list[int]]:
     (folder / "config.toml").write_text(YOUZAN_SHOP, encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith("ORDERBOT_")} | {
         "ORDERBOT_DATABASE__URL": url, "ORDERBOT_INBOX__BACKEND": "redis",
         "ORDERBOT_SERVER__PORT": str(port), "ORDERBOT_LOG__LEVEL": "WARNING",
-        "ORDERBOT_INBOX__STREAM_PREFIX": f"bench-{uuid.uuid4().hex[:8]}",
+        "ORDERBOT_INBOX__STREAM_PREFIX": prefix,
         "PYTHONPATH": str(ROOT)}
     commands = [("run", "0"), ("worker", "2"), ("worker", "2")]
     started = [subprocess.Popen([sys.executable, "-m", "bot.cli", command], cwd=folder,
@@ -178,6 +179,14 @@ async def wait_healthy(port: int) -> None:
 
 
 async def run() -> list[Figure]:
+    prefix = f"bench-{uuid.uuid4().hex[:8]}"
+    try:
+        return await _measure(prefix)
+    finally:  # the inbox's stream and ~30,000 dedup keys (3-day TTL) of this run
+        await forget_keys(f"{prefix}:*")
+
+
+async def _measure(prefix: str) -> list[Figure]:
     port = free_port()
     url = f"http://127.0.0.1:{port}/webhooks/youzan/yz"
     async with postgres_database("orderbot_bench_ingest") as db_url:
@@ -186,7 +195,7 @@ async def run() -> list[Figure]:
             folder = Path(name)
             write_requests(folder / "burst.tsv", "B", BURST_LINES)
             write_requests(folder / "rate.tsv", "R", RATE_SECONDS * RATE_PER_S + 2_000)
-            with service(db_url, port, folder) as pids:
+            with service(db_url, port, folder, prefix) as pids:
                 await wait_healthy(port)
                 await asyncio.sleep(1.0)  # workers connected
                 cpu_before = cpu_sample(pids)

@@ -16,6 +16,7 @@ from storage.inbox.wiring import AnyInbox, InboxSettings, open_inbox
 from tests.conftest import fresh_engine
 from tests.e2e.pushes import YOUZAN_SHOP, envelope, youzan_order, youzan_push
 from tests.e2e.service import env_for, start
+from tests.redis_support import forget_keys
 
 ORDERS = 1500
 
@@ -41,15 +42,16 @@ async def _stop_holding_work(victim: subprocess.Popen[str], inbox: AnyInbox) -> 
 async def test_killed_worker_loses_nothing_and_stores_nothing_twice(
     pg_url: str, tmp_path: Path
 ) -> None:
-    engine = await fresh_engine(pg_url)
+    engine, prefix = await fresh_engine(pg_url), f"kill-{uuid.uuid4().hex[:8]}"
     try:
-        await _kill_and_recover(engine, pg_url, tmp_path)
+        await _kill_and_recover(engine, prefix, pg_url, tmp_path)
     finally:
         await engine.dispose()
+        await forget_keys(f"{prefix}:*")  # the inbox's stream and its dedup keys
 
 
-async def _kill_and_recover(engine: AsyncEngine, pg_url: str, tmp_path: Path) -> None:
-    prefix = f"kill-{uuid.uuid4().hex[:8]}"
+async def _kill_and_recover(engine: AsyncEngine, prefix: str, pg_url: str,
+                            tmp_path: Path) -> None:
     settings = InboxSettings(backend="redis", key_prefix=f"{prefix}:inbox")
     (tmp_path / "config.toml").write_text(YOUZAN_SHOP, encoding="utf-8")
     env = env_for(pg_url, ORDERBOT_INBOX__BACKEND="redis", ORDERBOT_INBOX__STREAM_PREFIX=prefix,
