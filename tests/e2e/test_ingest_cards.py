@@ -36,6 +36,7 @@ from tests.e2e.pushes import youzan_order
 from tests.e2e.wecom_service import SEND, wecom_settings
 from tests.fakes.channels import youzan as fake_youzan
 from tests.fakes.wecom import FakeWeCom
+from tests.redis_support import forget_keys
 
 BROKEN = ShopConfig(channel="youzan", shop_id="yzb", webhook_secret="cid:secret")
 AGENTS_ON_WEBCHAT = 2  # 张三 (agent), 李四 (supervisor + agent)
@@ -71,14 +72,16 @@ class Service:
 
 
 @pytest.fixture(params=["embedded", "production"])
-def stack(request: pytest.FixtureRequest) -> Config:
-    """Embedded: SQLite + SQL inbox. Production: PostgreSQL + Redis Streams."""
+async def stack(request: pytest.FixtureRequest) -> AsyncIterator[Config]:
+    """Embedded: SQLite + SQL inbox. Production: PostgreSQL + Redis Streams (its keys deleted
+    afterwards)."""
     production = request.param == "production"
     db_url = str(request.getfixturevalue("pg_url" if production else "sqlite_url"))
     inbox = InboxConfig(backend="redis" if production else "sql",
                         stream_prefix=f"test-{uuid.uuid4().hex[:8]}", reclaim_idle_s=5.0)
-    return Config(database=DatabaseConfig(url=db_url), inbox=inbox,
-                  shops=(*SHOPS.values(), BROKEN))
+    yield Config(database=DatabaseConfig(url=db_url), inbox=inbox,
+                 shops=(*SHOPS.values(), BROKEN))
+    await forget_keys(f"{inbox.stream_prefix}:*")
 
 
 @pytest.fixture

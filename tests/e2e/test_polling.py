@@ -38,6 +38,7 @@ from tests.fakes.channels import taobao as fake_taobao
 from tests.fakes.channels.jd import FakeJos
 from tests.fakes.channels.wechat_shop import FakeWechatShop
 from tests.fakes.channels.youzan import FakeYouzan
+from tests.redis_support import forget_keys
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "channels"
 TAOBAO_TID = 3849562017384920000  # > 2**53: must survive polling digit for digit
@@ -191,6 +192,7 @@ async def stack(request: pytest.FixtureRequest, platforms: Platforms) -> AsyncIt
         for server in stack.servers:
             await server.close()
         await engine.dispose()
+        await forget_keys(f"{inbox.stream_prefix}:*")
 
 
 async def scalar(engine: AsyncEngine, sql: str, **params: Any) -> Any:

@@ -27,6 +27,7 @@ from bot.config import Config, DatabaseConfig, InboxConfig, ShopConfig
 from tests.conftest import fresh_engine
 from tests.fakes.channels import taobao as fake_taobao
 from tests.fakes.channels import youzan as fake_youzan
+from tests.redis_support import forget_keys
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "channels"
 YOUZAN_SECRET = "cid:secret"
@@ -64,6 +65,7 @@ async def service(request: pytest.FixtureRequest) -> AsyncIterator[tuple[str, An
     finally:
         await server.close()
         await engine.dispose()
+        await forget_keys(f"{inbox.stream_prefix}:*")
 
 
 async def wait_for(engine: Any, sql: str, expected: int, within_s: float = 15) -> int:
