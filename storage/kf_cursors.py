@@ -10,13 +10,12 @@ on the inbox (the durable hand-off), like ``storage.poll_cursors``.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.kf_tables import KfCursorRow
+from storage.upsert import upsert_replacing
 
 cursors_t = KfCursorRow.__table__  # type: ignore[attr-defined]
 
@@ -33,11 +32,8 @@ class SqlKfCursors:
         return value or ""
 
     async def save(self, open_kfid: str, cursor: str, *, at: datetime) -> None:
-        insert: Any = (postgresql.insert if self._engine.dialect.name == "postgresql"
-                       else sqlite.insert)(cursors_t)
-        query = insert.values(open_kfid=open_kfid, cursor=cursor, synced_at=at)
-        query = query.on_conflict_do_update(
-            index_elements=["open_kfid"],
-            set_={"cursor": query.excluded.cursor, "synced_at": query.excluded.synced_at})
+        query = upsert_replacing(cursors_t, ("open_kfid",), ("open_kfid", "cursor", "synced_at"),
+                                 ("cursor", "synced_at"))
         async with self._engine.begin() as conn:
-            await conn.execute(query)
+            await conn.execute(query, {"open_kfid": open_kfid, "cursor": cursor,
+                                       "synced_at": at})
